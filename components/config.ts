@@ -1,0 +1,742 @@
+/**
+ * The only place that reads stack configuration. Every key of the `replicated` namespace is read
+ * once, validated with zod, defaulted, and returned as a deeply frozen, typed object that the
+ * components receive as plain arguments.
+ *
+ * A bad configuration fails before any resource is registered, with ONE error listing every bad
+ * key, what is wrong with it and an example fix.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import {
+    MAX_ID,
+    NOBODY_ID,
+    REQUEST_ID_PATTERN,
+    LABEL_PATTERN,
+    isCleanAbsolutePath,
+    isHostAddress,
+    isIPAddress,
+    isPathWithin,
+    isValidAccountName,
+    isWildcardAddress,
+} from "./shell";
+
+export const CONFIG_NAMESPACE = "replicated";
+/** The one stack allowed to connect without a pinned host key (the local sandbox). */
+export const DEV_STACK = "dev";
+
+// ---------------------------------------------------------------------------------------------
+// Field schemas (reused by nested objects, so every rule is written once)
+
+const accountName = z
+    .string({ error: "must be a string" })
+    .refine(isValidAccountName, { error: "must match ^[a-z_][a-z0-9_-]{0,30}$ and not be all digits" });
+
+const uid = z
+    .number({ error: "must be a number" })
+    .int({ error: "must be an integer" })
+    .min(1, { error: "must be at least 1 (0 is root)" })
+    .max(MAX_ID, { error: `must be at most ${MAX_ID}` });
+
+/** Owner ids of volumes and snapshots: any id, root included (that is why they need root). */
+const anyId = z
+    .number({ error: "must be a number" })
+    .int({ error: "must be an integer" })
+    .min(0, { error: "must be at least 0" })
+    .max(MAX_ID, { error: `must be at most ${MAX_ID}` });
+
+const absolutePath = z
+    .string({ error: "must be a string" })
+    .refine(isCleanAbsolutePath, {
+        error: "must be an absolute path of [A-Za-z0-9._/-] with no '.', '..' or empty component",
+    });
+
+const port = z
+    .number({ error: "must be a number" })
+    .int({ error: "must be an integer" })
+    .min(1, { error: "must be between 1 and 65535" })
+    .max(65535, { error: "must be between 1 and 65535" });
+
+const label = z.string({ error: "must be a string" }).regex(LABEL_PATTERN, {
+    error: "must be a lowercase DNS label: ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
+});
+
+const ipAddress = z.string({ error: "must be a string" }).refine(isIPAddress, { error: "must be an IPv4 or IPv6 address" });
+
+const hostAddress = z
+    .string({ error: "must be a string" })
+    .refine(isHostAddress, { error: "must be a DNS host name or an IP address" });
+
+const requestId = z
+    .string({ error: "must be a string" })
+    .regex(REQUEST_ID_PATTERN, { error: "must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$" });
+
+const fileMode = z
+    .string({ error: 'must be an octal mode string such as "0750"' })
+    .regex(/^0?[0-7]{3}$/, { error: 'must be an octal mode such as "0750" (no setuid/setgid/sticky bits)' });
+
+const hostKey = z
+    .string({ error: "must be a string" })
+    .regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}$/, {
+        error: 'must be one public host key line "<type> <base64>" without a comment',
+    });
+
+/** Image references: registry host[:port], path components, optional tag. No digests of config. */
+const registry = z
+    .string({ error: "must be a string" })
+    .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*$/, {
+        error: "must be a registry host with optional port and path, e.g. registry.example.com:5000/replicated",
+    });
+const imageReference = z
+    .string({ error: "must be a string" })
+    .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, {
+        error: "must be an image reference with an explicit tag, e.g. registry.example.com/app:1.2.3",
+    });
+
+const envName = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+const hostSchema = z.strictObject({
+    name: label,
+    address: hostAddress,
+    port: port.default(22),
+    user: accountName.default("root"),
+    become: z.enum(["sudo", "none"], { error: 'must be "sudo" or "none"' }).optional(),
+    role: z.enum(["primary", "operator"], { error: 'must be "primary" or "operator"' }),
+    privateAddress: ipAddress,
+    publicAddress: hostAddress.optional(),
+    hostKey: hostKey.optional(),
+});
+
+const serviceUserSchema = z.strictObject({
+    name: accountName.default("replicated"),
+    uid: uid.optional(),
+    allowNobodyUid: z.boolean({ error: "must be true or false" }).default(false),
+});
+
+const operationsSchema = z.strictObject({
+    timeoutSeconds: z
+        .number({ error: "must be a number" })
+        .int({ error: "must be an integer" })
+        .min(5, { error: "must be between 5 and 3600" })
+        .max(3600, { error: "must be between 5 and 3600" })
+        .default(300),
+    supportBundle: z.strictObject({ request: requestId }).optional(),
+    volumes: z
+        .strictObject({
+            request: requestId,
+            items: z
+                .array(
+                    z.strictObject({
+                        path: absolutePath,
+                        owner: anyId,
+                        group: anyId,
+                        mode: fileMode,
+                    }),
+                )
+                .min(1, { error: "must list at least one volume" }),
+        })
+        .optional(),
+    snapshot: z
+        .strictObject({
+            request: requestId,
+            destination: absolutePath,
+            owner: anyId.optional(),
+            group: anyId.optional(),
+        })
+        .optional(),
+});
+
+const applicationUser = z
+    .string({ error: "must be a string" })
+    .regex(/^(image|service|[0-9]{1,10}:[0-9]{1,10})$/, { error: 'must be "image", "service" or "<uid>:<gid>"' });
+
+const applicationSchema = z.strictObject({
+    name: label,
+    image: imageReference,
+    user: applicationUser.default("image"),
+    allowRoot: z.boolean({ error: "must be true or false" }).default(false),
+    hosts: z.array(label).optional(),
+    volumes: z
+        .array(
+            z.strictObject({
+                hostPath: absolutePath,
+                containerPath: absolutePath,
+                owner: anyId.optional(),
+                group: anyId.optional(),
+                mode: fileMode.default("0750"),
+                readOnly: z.boolean({ error: "must be true or false" }).default(false),
+            }),
+        )
+        .default([]),
+    ports: z
+        .array(
+            z.strictObject({
+                internal: port,
+                external: port,
+                protocol: z.enum(["tcp", "udp"], { error: 'must be "tcp" or "udp"' }).default("tcp"),
+            }),
+        )
+        .default([]),
+    env: z
+        .record(
+            z.string().regex(envName, { error: "environment variable names must match ^[A-Za-z_][A-Za-z0-9_]*$" }),
+            z.string({ error: "must be a string" }).refine((v) => !/[\0\n]/.test(v), { error: "must not contain a newline or NUL" }),
+        )
+        .default({}),
+    memory: z
+        .number({ error: "must be a number of MiB" })
+        .int({ error: "must be an integer number of MiB" })
+        .min(16, { error: "must be at least 16 MiB" })
+        .max(1048576, { error: "must be at most 1048576 MiB" })
+        .default(256),
+    command: z.array(z.string().refine((v) => !/[\0\n]/.test(v), { error: "must not contain a newline or NUL" })).optional(),
+});
+
+const configSchema = z.strictObject({
+    version: z.string({ error: "is required" }).regex(/^2\.[0-9]{1,3}\.[0-9]{1,3}$/, {
+        error: 'must be a Replicated 2.x version "2.<minor>.<patch>"',
+    }),
+    channel: z
+        .string({ error: "must be a string" })
+        .regex(/^[a-z0-9][a-z0-9-]{0,30}$/, { error: "must match ^[a-z0-9][a-z0-9-]{0,30}$" })
+        .default("stable"),
+    runAs: z.enum(["replicated", "root"], { error: 'must be "replicated" or "root"' }).default("replicated"),
+    allowDowngrade: z.boolean({ error: "must be true or false" }).default(false),
+    serviceUser: serviceUserSchema.default({ name: "replicated", allowNobodyUid: false }),
+    hosts: z.array(hostSchema, { error: "is required: a list of hosts" }).min(1, { error: "must list at least one host" }),
+    sshPrivateKey: z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }).optional(),
+    sshPrivateKeyPath: z
+        .string({ error: "must be a string" })
+        .refine(isCleanLocalPath, { error: "must be an absolute path, ~/path, or a path relative to the project without '..'" })
+        .optional(),
+    uiPort: port.default(8800),
+    uiBindAddress: ipAddress.optional(),
+    allowAllInterfaces: z.boolean({ error: "must be true or false" }).default(false),
+    airgap: z.strictObject({ imagesDir: absolutePath }).optional(),
+    images: z
+        .strictObject({
+            registry: registry.default("quay.io/replicated"),
+            helper: imageReference.optional(),
+        })
+        .default({ registry: "quay.io/replicated" }),
+    httpProxy: z
+        .string({ error: "must be a string" })
+        .regex(/^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?\/?$/, { error: "must be http(s)://host[:port]" })
+        .optional(),
+    logLevel: z.enum(["debug", "info", "warn", "error"], { error: "must be debug, info, warn or error" }).default("info"),
+    sidecars: z
+        .strictObject({
+            statsd: z.boolean({ error: "must be true or false" }).default(true),
+            premkit: z.boolean({ error: "must be true or false" }).default(true),
+        })
+        .default({ statsd: true, premkit: true }),
+    volumeRoots: z.array(absolutePath).default([]),
+    operations: operationsSchema.default({ timeoutSeconds: 300 }),
+    applications: z.array(applicationSchema).default([]),
+    requireNonRootApplications: z.boolean({ error: "must be true or false" }).default(false),
+});
+
+/** How each top-level key is stored by Pulumi (all config values arrive as strings). */
+const KEY_KINDS: Record<keyof z.input<typeof configSchema>, "string" | "integer" | "boolean" | "json"> = {
+    version: "string",
+    channel: "string",
+    runAs: "string",
+    allowDowngrade: "boolean",
+    serviceUser: "json",
+    hosts: "json",
+    sshPrivateKey: "string",
+    sshPrivateKeyPath: "string",
+    uiPort: "integer",
+    uiBindAddress: "string",
+    allowAllInterfaces: "boolean",
+    airgap: "json",
+    images: "json",
+    httpProxy: "string",
+    logLevel: "string",
+    sidecars: "json",
+    volumeRoots: "json",
+    operations: "json",
+    applications: "json",
+    requireNonRootApplications: "boolean",
+};
+
+/** Every config key this program reads, in the order the README documents them. */
+export const CONFIG_KEYS = Object.keys(KEY_KINDS) as readonly string[];
+
+// ---------------------------------------------------------------------------------------------
+// Result types
+
+type Parsed = z.output<typeof configSchema>;
+type ParsedHost = Parsed["hosts"][number];
+
+/** One host, with every default applied. */
+export interface HostConfig extends Omit<ParsedHost, "become"> {
+    readonly become: "sudo" | "none";
+}
+
+/** Where the SSH private key comes from. `privateKey` is always a Pulumi secret. */
+export interface SshKeyConfig {
+    /** Key contents, as a secret, for remote.Command connections. */
+    readonly privateKey: pulumi.Output<string>;
+    /** Key file on the machine running Pulumi, when configured by path (the docker provider needs a file). */
+    readonly path?: string;
+}
+
+export type ServiceUserConfig = Parsed["serviceUser"];
+export type OperationsConfig = Parsed["operations"];
+export type ApplicationConfig = Parsed["applications"][number];
+
+/** The validated, defaulted, frozen configuration of one stack. */
+export interface ReplicatedConfig
+    extends Readonly<Omit<Parsed, "hosts" | "sshPrivateKey" | "sshPrivateKeyPath" | "uiBindAddress">> {
+    readonly stack: string;
+    readonly project: string;
+    readonly hosts: readonly HostConfig[];
+    readonly primary: HostConfig;
+    readonly ssh: SshKeyConfig;
+    /** Address the admin console binds to: uiBindAddress, else the primary's private address. */
+    readonly uiBindAddress: string;
+}
+
+/**
+ * Thrown for an invalid configuration; `problems` has one entry per bad key. A RunError, so
+ * `pulumi up` prints the message alone, without a stack trace.
+ */
+export class ConfigError extends pulumi.RunError {
+    constructor(
+        readonly stack: string,
+        readonly problems: readonly string[],
+    ) {
+        super(
+            `Invalid configuration for stack "${stack}" (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+                problems.map((p) => `  - ${p}`).join("\n"),
+        );
+        this.name = "ConfigError";
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading and validating
+
+/** Raw config: `replicated:<key>` → string, as the engine (or the mocks) provide it. */
+export type RawConfig = Readonly<Record<string, string>>;
+
+/** Options for tests and tools that validate a config outside a Pulumi run. */
+export interface LoadOptions {
+    /** Keys (`replicated:<key>`) stored as secrets. */
+    readonly secretKeys?: readonly string[];
+    /** Directory relative sshPrivateKeyPath values are resolved against. Default: the project root. */
+    readonly projectDir?: string;
+}
+
+/**
+ * Read every `replicated:*` key of the current stack, validate, and return the frozen result.
+ * Throws {@link ConfigError} listing every problem.
+ */
+export function loadConfig(): ReplicatedConfig {
+    const raw: Record<string, string> = {};
+    const all = pulumi.runtime.allConfig();
+    for (const [key, value] of Object.entries(all)) {
+        if (key.startsWith(`${CONFIG_NAMESPACE}:`)) {
+            raw[key] = value;
+        }
+    }
+    // The SDK's secret-key lookup is internal; when it is there, also refuse a plain-text key
+    // (the CLI already enforces `secret: true` from Pulumi.yaml).
+    const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
+    const secretKeys = isConfigSecret ? Object.keys(raw).filter((key) => isConfigSecret(key)) : undefined;
+    return parseConfig(raw, pulumi.getStack(), pulumi.getProject(), { secretKeys });
+}
+
+/** Pure core of {@link loadConfig}: validate a raw key/value map for `stack`. */
+export function parseConfig(raw: RawConfig, stack: string, project: string, options: LoadOptions = {}): ReplicatedConfig {
+    const problems: string[] = [];
+    const input: Record<string, unknown> = {};
+
+    for (const [fullKey, value] of Object.entries(raw)) {
+        if (!fullKey.startsWith(`${CONFIG_NAMESPACE}:`)) {
+            continue;
+        }
+        const key = fullKey.slice(CONFIG_NAMESPACE.length + 1);
+        const kind = (KEY_KINDS as Record<string, string | undefined>)[key];
+        if (kind === undefined) {
+            problems.push(`${fullKey}: unknown key. Known keys: ${CONFIG_KEYS.join(", ")}. Fix: pulumi config rm ${fullKey}`);
+            continue;
+        }
+        const decoded = decodeValue(value, kind);
+        if (decoded.ok) {
+            input[key] = decoded.value;
+        } else {
+            problems.push(`${fullKey}: ${decoded.error}. Fix: ${exampleFix([key])}`);
+        }
+    }
+
+    const result = configSchema.safeParse(input);
+    if (!result.success) {
+        for (const issue of result.error.issues) {
+            problems.push(describeIssue(issue, input));
+        }
+    }
+    problems.push(...crossFieldProblems(input, stack, options));
+
+    if (problems.length > 0 || !result.success) {
+        throw new ConfigError(stack, dedupe(problems));
+    }
+
+    const parsed = result.data;
+    const hosts: HostConfig[] = parsed.hosts.map((host) => ({
+        ...host,
+        become: host.become ?? (host.user === "root" ? "none" : "sudo"),
+    }));
+    const primary = hosts.find((host) => host.role === "primary");
+    if (primary === undefined) {
+        throw new ConfigError(stack, ["replicated:hosts: exactly one host must have role primary"]);
+    }
+    const ssh = resolveSshKey(parsed.sshPrivateKey, parsed.sshPrivateKeyPath, options.projectDir ?? projectRoot());
+    if (!ssh.ok) {
+        throw new ConfigError(stack, [ssh.error]);
+    }
+
+    const { sshPrivateKey: _key, sshPrivateKeyPath: _keyPath, uiBindAddress, ...rest } = parsed;
+    const config: ReplicatedConfig = {
+        ...rest,
+        stack,
+        project,
+        hosts,
+        primary,
+        ssh: ssh.value,
+        uiBindAddress: uiBindAddress ?? primary.privateAddress,
+    };
+    return deepFreeze(config);
+}
+
+function decodeValue(
+    value: string,
+    kind: string,
+): { ok: true; value: unknown } | { ok: false; error: string } {
+    switch (kind) {
+        case "integer":
+            return /^-?[0-9]+$/.test(value.trim())
+                ? { ok: true, value: Number(value.trim()) }
+                : { ok: false, error: `must be an integer, got ${JSON.stringify(value)}` };
+        case "boolean":
+            return value === "true" || value === "false"
+                ? { ok: true, value: value === "true" }
+                : { ok: false, error: `must be true or false, got ${JSON.stringify(value)}` };
+        case "json":
+            try {
+                return { ok: true, value: JSON.parse(value) as unknown };
+            } catch {
+                return { ok: false, error: "must be a YAML object or list (set it with --path, or as a block in the stack file)" };
+            }
+        default:
+            return { ok: true, value };
+    }
+}
+
+/** Cross-field rules, checked on the raw input so they are reported together with field errors. */
+function crossFieldProblems(input: Record<string, unknown>, stack: string, options: LoadOptions): string[] {
+    const problems: string[] = [];
+    const hosts = Array.isArray(input.hosts) ? (input.hosts as unknown[]) : [];
+    const records = hosts.map((h) => (h !== null && typeof h === "object" ? (h as Record<string, unknown>) : {}));
+
+    if (hosts.length > 0) {
+        const primaries = records.filter((h) => h.role === "primary").length;
+        if (primaries !== 1) {
+            problems.push(
+                `replicated:hosts: exactly one host must have role "primary", found ${primaries}. ` +
+                    `Fix: pulumi config set --path 'replicated:hosts[0].role' primary (and "operator" on the others)`,
+            );
+        }
+        const seen = new Map<string, number>();
+        records.forEach((h, index) => {
+            if (typeof h.name !== "string") {
+                return;
+            }
+            const first = seen.get(h.name);
+            if (first !== undefined) {
+                problems.push(
+                    `replicated:hosts[${index}].name: duplicate host name "${h.name}" (also hosts[${first}]). ` +
+                        `Fix: pulumi config set --path 'replicated:hosts[${index}].name' ${h.name}-2`,
+                );
+            } else {
+                seen.set(h.name, index);
+            }
+        });
+        records.forEach((h, index) => {
+            if (stack !== DEV_STACK && (h.hostKey === undefined || h.hostKey === "")) {
+                problems.push(
+                    `replicated:hosts[${index}].hostKey: required outside the "${DEV_STACK}" stack, so the host's identity is checked. ` +
+                        `Fix: ssh-keyscan -t ed25519 <address> | cut -d' ' -f2-, then pulumi config set --path 'replicated:hosts[${index}].hostKey' 'ssh-ed25519 AAAA...'`,
+                );
+            }
+            const user = h.user ?? "root";
+            if (user !== "root" && h.become === "none") {
+                problems.push(
+                    `replicated:hosts[${index}].become: user "${String(user)}" is not root, so it needs become: sudo to create the account and directories. ` +
+                        `Fix: pulumi config set --path 'replicated:hosts[${index}].become' sudo`,
+                );
+            }
+        });
+    }
+
+    const hasKey = input.sshPrivateKey !== undefined;
+    const hasKeyPath = input.sshPrivateKeyPath !== undefined;
+    if (hasKey === hasKeyPath) {
+        problems.push(
+            `replicated:sshPrivateKey / replicated:sshPrivateKeyPath: set exactly one of them (${hasKey ? "both are" : "neither is"} set). ` +
+                `Fix: pulumi config set --secret replicated:sshPrivateKey < ~/.ssh/id_ed25519, or pulumi config set replicated:sshPrivateKeyPath ~/.ssh/id_ed25519`,
+        );
+    }
+    if (hasKey && options.secretKeys !== undefined && !options.secretKeys.includes(`${CONFIG_NAMESPACE}:sshPrivateKey`)) {
+        problems.push(
+            "replicated:sshPrivateKey: is stored in plain text. Fix: pulumi config set --secret replicated:sshPrivateKey < ~/.ssh/id_ed25519",
+        );
+    }
+
+    const serviceUser = input.serviceUser as Record<string, unknown> | undefined;
+    if (serviceUser?.uid === NOBODY_ID && serviceUser.allowNobodyUid !== true) {
+        problems.push(
+            `replicated:serviceUser.uid: ${NOBODY_ID} is "nobody", shared by unrelated daemons. ` +
+                "Fix: choose another uid, or set --path 'replicated:serviceUser.allowNobodyUid' true if this is intended",
+        );
+    }
+
+    const allowAll = input.allowAllInterfaces === true;
+    if (typeof input.uiBindAddress === "string" && isWildcardAddress(input.uiBindAddress) && !allowAll) {
+        problems.push(
+            `replicated:uiBindAddress: ${input.uiBindAddress} publishes the admin console on every interface. ` +
+                "Fix: use the host's private address, or set replicated:allowAllInterfaces true to accept it",
+        );
+    }
+
+    const volumeRoots = Array.isArray(input.volumeRoots) ? (input.volumeRoots as unknown[]).filter((r) => typeof r === "string") : [];
+    const operations = input.operations as Record<string, unknown> | undefined;
+    const volumes = operations?.volumes as Record<string, unknown> | undefined;
+    const volumeItems = Array.isArray(volumes?.items) ? (volumes.items as Record<string, unknown>[]) : [];
+    volumeItems.forEach((item, index) => {
+        if (typeof item?.path === "string" && isCleanAbsolutePath(item.path) && !volumeRoots.some((root) => isPathWithin(item.path as string, root as string) && item.path !== root)) {
+            problems.push(
+                `replicated:operations.volumes.items[${index}].path: ${item.path} is not below an allowed root (replicated:volumeRoots = ${JSON.stringify(volumeRoots)}). ` +
+                    `Fix: pulumi config set --path 'replicated:volumeRoots[0]' /srv/replicated-volumes, and use a path below it`,
+            );
+        }
+    });
+
+    const applications = Array.isArray(input.applications) ? (input.applications as Record<string, unknown>[]) : [];
+    const appNames = new Map<string, number>();
+    const reserved = new Set(["replicated", "replicated-ui", "replicated-operator", "replicated-statsd", "replicated-premkit"]);
+    applications.forEach((app, index) => {
+        if (typeof app?.name === "string") {
+            if (reserved.has(app.name)) {
+                problems.push(`replicated:applications[${index}].name: "${app.name}" is reserved for a Replicated service. Fix: rename the application container`);
+            }
+            const first = appNames.get(app.name);
+            if (first !== undefined) {
+                problems.push(
+                    `replicated:applications[${index}].name: duplicate container name "${app.name}" (also applications[${first}]). Fix: give each application a unique name`,
+                );
+            } else {
+                appNames.set(app.name, index);
+            }
+        }
+        const user = typeof app?.user === "string" ? app.user : "image";
+        const match = /^([0-9]+):([0-9]+)$/.exec(user);
+        if (match && (Number(match[1]) === 0 || Number(match[2]) === 0) && app.allowRoot !== true) {
+            problems.push(
+                `replicated:applications[${index}].user: "${user}" runs the container as root. Fix: use a non-zero uid:gid, or set allowRoot: true to document the exception`,
+            );
+        }
+        if (match && (Number(match[1]) > MAX_ID || Number(match[2]) > MAX_ID)) {
+            problems.push(`replicated:applications[${index}].user: ids must be at most ${MAX_ID}. Fix: use a smaller uid:gid`);
+        }
+        const vols = Array.isArray(app?.volumes) ? (app.volumes as Record<string, unknown>[]) : [];
+        vols.forEach((vol, v) => {
+            if (typeof vol?.hostPath === "string" && isCleanAbsolutePath(vol.hostPath) && !volumeRoots.some((root) => isPathWithin(vol.hostPath as string, root as string) && vol.hostPath !== root)) {
+                problems.push(
+                    `replicated:applications[${index}].volumes[${v}].hostPath: ${vol.hostPath} is not below an allowed root (replicated:volumeRoots = ${JSON.stringify(volumeRoots)}). ` +
+                        "Fix: add its parent to replicated:volumeRoots, or move the volume below an allowed root",
+                );
+            }
+        });
+        const hostNames = new Set(records.map((h) => h.name));
+        if (Array.isArray(app?.hosts)) {
+            (app.hosts as unknown[]).forEach((name, h) => {
+                if (typeof name === "string" && !hostNames.has(name)) {
+                    problems.push(`replicated:applications[${index}].hosts[${h}]: no host named "${name}". Fix: use a name from replicated:hosts`);
+                }
+            });
+        }
+    });
+
+    return problems;
+}
+
+function resolveSshKey(
+    key: string | undefined,
+    keyPath: string | undefined,
+    projectDir: string,
+): { ok: true; value: SshKeyConfig } | { ok: false; error: string } {
+    if (key !== undefined) {
+        return { ok: true, value: { privateKey: pulumi.secret(key) } };
+    }
+    const resolved = resolveLocalPath(keyPath ?? "", projectDir);
+    let contents: string;
+    try {
+        contents = fs.readFileSync(resolved, "utf8");
+    } catch (err) {
+        return {
+            ok: false,
+            error:
+                `replicated:sshPrivateKeyPath: cannot read ${resolved} (${(err as NodeJS.ErrnoException).code ?? String(err)}). ` +
+                "Fix: point it at an existing private key file (for the dev stack: npm run sandbox -- start creates .sandbox/id_ed25519)",
+        };
+    }
+    return { ok: true, value: { privateKey: pulumi.secret(contents), path: resolved } };
+}
+
+/** `~/x`, `/abs/x` or `rel/x` without `..`, `.` or empty components. */
+function isCleanLocalPath(p: string): boolean {
+    const body = p.startsWith("~/") ? p.slice(2) : p.startsWith("/") ? p.slice(1) : p;
+    return body.length > 0 && /^[A-Za-z0-9._/ -]+$/.test(body) && body.split("/").every((part) => part !== "" && part !== "." && part !== "..");
+}
+
+function resolveLocalPath(p: string, projectDir: string): string {
+    if (p.startsWith("~/")) {
+        return path.join(os.homedir(), p.slice(2));
+    }
+    return path.isAbsolute(p) ? p : path.join(projectDir, p);
+}
+
+/** The directory holding Pulumi.yaml (one level above components/). */
+export function projectRoot(): string {
+    return path.resolve(__dirname, "..");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+
+/** `["hosts", 1, "name"]` → `replicated:hosts[1].name` */
+export function configKey(pathParts: readonly PropertyKey[]): string {
+    let key = CONFIG_NAMESPACE;
+    pathParts.forEach((part, index) => {
+        if (typeof part === "number") {
+            key += `[${part}]`;
+        } else {
+            key += index === 0 ? `:${String(part)}` : `.${String(part)}`;
+        }
+    });
+    return key;
+}
+
+/** Example values per key, with list indices written as []. Used to print a working fix. */
+const EXAMPLES: Record<string, string> = {
+    version: "2.53.2",
+    channel: "stable",
+    runAs: "replicated",
+    allowDowngrade: "true",
+    "serviceUser.name": "replicated",
+    "serviceUser.uid": "1017",
+    "serviceUser.allowNobodyUid": "true",
+    hosts: "(a list; see stacks/Pulumi.acme-online.yaml)",
+    "hosts[].name": "primary-1",
+    "hosts[].address": "10.0.0.11",
+    "hosts[].port": "22",
+    "hosts[].user": "root",
+    "hosts[].become": "sudo",
+    "hosts[].role": "primary",
+    "hosts[].privateAddress": "10.0.0.11",
+    "hosts[].publicAddress": "203.0.113.10",
+    "hosts[].hostKey": "'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA...'",
+    sshPrivateKeyPath: "~/.ssh/id_ed25519",
+    uiPort: "8800",
+    uiBindAddress: "10.0.0.11",
+    allowAllInterfaces: "false",
+    "airgap.imagesDir": "/var/lib/replicated-images",
+    "images.registry": "registry.example.com/replicated",
+    "images.helper": "registry.example.com/replicated/replicated-helper:stable-2.53.2",
+    httpProxy: "http://proxy.example.com:3128",
+    logLevel: "info",
+    "sidecars.statsd": "true",
+    "sidecars.premkit": "true",
+    "volumeRoots[]": "/srv/replicated-volumes",
+    "operations.timeoutSeconds": "300",
+    "operations.supportBundle.request": "bundle-2026-11-28",
+    "operations.volumes.request": "volumes-1",
+    "operations.volumes.items[].path": "/srv/replicated-volumes/app-data",
+    "operations.volumes.items[].owner": "1234",
+    "operations.volumes.items[].group": "1234",
+    "operations.volumes.items[].mode": "0750",
+    "operations.snapshot.request": "snapshot-2026-11-28",
+    "operations.snapshot.destination": "/srv/replicated-snapshots",
+    "operations.snapshot.owner": "0",
+    "operations.snapshot.group": "0",
+    "applications[].name": "app-web",
+    "applications[].image": "registry.example.com/acme/web:1.4.2",
+    "applications[].user": "1234:1234",
+    "applications[].allowRoot": "true",
+    "applications[].hosts[]": "primary-1",
+    "applications[].volumes[].hostPath": "/srv/replicated-volumes/web",
+    "applications[].volumes[].containerPath": "/data",
+    "applications[].volumes[].mode": "0750",
+    "applications[].ports[].internal": "8080",
+    "applications[].ports[].external": "18080",
+    "applications[].memory": "256",
+    requireNonRootApplications: "true",
+};
+
+function exampleFix(pathParts: readonly PropertyKey[]): string {
+    const pattern = pathParts
+        .map((part, index) => (typeof part === "number" ? "[]" : index === 0 ? String(part) : `.${String(part)}`))
+        .join("");
+    const example = EXAMPLES[pattern];
+    const key = configKey(pathParts);
+    const flag = pathParts.length > 1 ? "--path " : "";
+    if (example === undefined) {
+        return `see README "Configuration" for ${key}`;
+    }
+    return `pulumi config set ${flag}'${key}' ${example}`;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, input: Record<string, unknown>): string {
+    const key = configKey(issue.path);
+    if (issue.code === "unrecognized_keys") {
+        return issue.keys
+            .map((unknown) => `${configKey([...issue.path, unknown])}: unknown key. Fix: remove it (pulumi config rm --path '${configKey([...issue.path, unknown])}')`)
+            .join("\n  - ");
+    }
+    const received = valueAt(input, issue.path);
+    const what = received === undefined && issue.code === "invalid_type" ? "is required" : issue.message;
+    // Never echo a secret's value into an error message.
+    const isSecret = issue.path[0] === "sshPrivateKey";
+    const shown = isSecret || received === undefined || typeof received === "object" ? "" : ` (got ${JSON.stringify(received)})`;
+    return `${key}: ${what}${shown}. Fix: ${exampleFix(issue.path)}`;
+}
+
+function valueAt(input: unknown, pathParts: readonly PropertyKey[]): unknown {
+    let current: unknown = input;
+    for (const part of pathParts) {
+        if (current === null || typeof current !== "object") {
+            return undefined;
+        }
+        current = (current as Record<PropertyKey, unknown>)[part];
+    }
+    return current;
+}
+
+function dedupe(items: string[]): string[] {
+    return [...new Set(items)];
+}
+
+function deepFreeze<T>(value: T): T {
+    if (value !== null && typeof value === "object" && !Object.isFrozen(value) && !pulumi.Output.isInstance(value)) {
+        for (const child of Object.values(value as Record<string, unknown>)) {
+            deepFreeze(child);
+        }
+        Object.freeze(value);
+    }
+    return value;
+}

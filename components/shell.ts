@@ -1,0 +1,183 @@
+/**
+ * Pure helpers for everything that reaches a host as text: the validators every config value
+ * passes before it may appear in a command, POSIX quoting, and the one way a static script and
+ * its positional arguments become a remote invocation.
+ *
+ * Nothing here talks to Pulumi or to a host, so it is tested directly (test/unit/shell.test.ts).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+/** User and group names as shadow-utils accepts them portably (and never all digits). */
+export const NAME_PATTERN = /^[a-z_][a-z0-9_-]{0,30}$/;
+/** Host and container names: lowercase DNS label. */
+export const LABEL_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+/** Characters allowed in an absolute path that reaches a host. */
+export const PATH_PATTERN = /^\/[A-Za-z0-9._/-]*$/;
+/** Request ids of on-demand operations: they end up in file and container names. */
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** Largest uid/gid that is not the (uid_t)-1 sentinel on 32-bit ids. */
+export const MAX_ID = 2 ** 31 - 2;
+/** The conventional "nobody" id: accepted as the service uid only on explicit opt-in. */
+export const NOBODY_ID = 65534;
+
+/** True when `name` is a valid user or group name (and not all digits). */
+export function isValidAccountName(name: string): boolean {
+    return NAME_PATTERN.test(name) && !/^[0-9]+$/.test(name);
+}
+
+/** True for `/a/b`: absolute, only safe characters, no empty, `.` or `..` component, no trailing `/`. */
+export function isCleanAbsolutePath(p: string): boolean {
+    if (!PATH_PATTERN.test(p)) {
+        return false;
+    }
+    if (p === "/") {
+        return true;
+    }
+    const parts = p.slice(1).split("/");
+    return parts.every((part) => part !== "" && part !== "." && part !== "..");
+}
+
+/** True when `child` is `root` itself or lies below it (both clean absolute paths). */
+export function isPathWithin(child: string, root: string): boolean {
+    if (root === "/") {
+        return true;
+    }
+    return child === root || child.startsWith(`${root}/`);
+}
+
+/** IPv4 dotted quad, each octet 0..255 without leading zeros. */
+export function isIPv4(address: string): boolean {
+    const octets = address.split(".");
+    return (
+        octets.length === 4 &&
+        octets.every((octet) => /^(0|[1-9][0-9]{0,2})$/.test(octet) && Number(octet) <= 255)
+    );
+}
+
+/** IPv6 in the textual forms docker accepts for a port binding (no zone id). */
+export function isIPv6(address: string): boolean {
+    if (!/^[0-9a-fA-F:.]+$/.test(address) || !address.includes(":")) {
+        return false;
+    }
+    const halves = address.split("::");
+    if (halves.length > 2) {
+        return false;
+    }
+    const groups = halves.flatMap((half) => (half === "" ? [] : half.split(":")));
+    const tail = groups[groups.length - 1] ?? "";
+    const hasIPv4Tail = tail.includes(".");
+    if (hasIPv4Tail && !isIPv4(tail)) {
+        return false;
+    }
+    const hexGroups = hasIPv4Tail ? groups.slice(0, -1) : groups;
+    if (!hexGroups.every((group) => /^[0-9a-fA-F]{1,4}$/.test(group))) {
+        return false;
+    }
+    const width = hexGroups.length + (hasIPv4Tail ? 2 : 0);
+    return halves.length === 2 ? width < 8 : width === 8;
+}
+
+export function isIPAddress(address: string): boolean {
+    return isIPv4(address) || isIPv6(address);
+}
+
+/** A DNS host name (labels of letters, digits, hyphens) or an IP address. */
+export function isHostAddress(address: string): boolean {
+    if (isIPAddress(address)) {
+        return true;
+    }
+    return (
+        address.length <= 253 &&
+        address.split(".").every((label) => /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label))
+    );
+}
+
+/** Addresses that mean "every interface" in a port binding. */
+export function isWildcardAddress(address: string): boolean {
+    return address === "0.0.0.0" || address === "::" || address === "[::]";
+}
+
+/**
+ * Quote one argument for a POSIX shell: wrap in single quotes, and write each embedded `'` as
+ * `'\''`. Refuses NUL, which no shell argument can carry.
+ */
+export function shellQuote(arg: string): string {
+    if (arg.includes("\0")) {
+        throw new Error("a shell argument cannot contain a NUL byte");
+    }
+    return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** How the SSH user reaches root on a host. */
+export type Become = "sudo" | "none";
+
+/** Exit status the sudo pre-check uses, so callers can tell it apart from a script failure. */
+export const SUDO_UNAVAILABLE_EXIT = 97;
+
+/**
+ * One remote invocation: the command line the SSH session runs, and the bytes it reads on
+ * stdin. The script travels on stdin so no sshd `AcceptEnv` or temporary file is needed, and
+ * its arguments are positional (`sh -s -- ...`), quoted, never pasted into the script text.
+ */
+export interface RemoteInvocation {
+    readonly command: string;
+    readonly stdin: string;
+}
+
+/**
+ * Build the invocation that runs `script` with `args` as root. With `become: "sudo"` the
+ * command first checks `sudo -n true`, so a missing NOPASSWD rule fails at once with a clear
+ * message (exit 97) instead of waiting for a password prompt that can never be answered.
+ */
+export function remoteInvocation(script: string, args: readonly string[], become: Become): RemoteInvocation {
+    const argv = args.map(shellQuote).join(" ");
+    const run = `sh -s --${argv ? ` ${argv}` : ""}`;
+    if (become === "none") {
+        return { command: run, stdin: script };
+    }
+    const refusal = shellQuote(
+        "replicated: this SSH user cannot run sudo without a password (sudo -n failed). " +
+            "Add a NOPASSWD sudoers rule for it, or log in as root and set become: none.",
+    );
+    return {
+        command: `sudo -n true 2>/dev/null || { echo ${refusal} >&2; exit ${SUDO_UNAVAILABLE_EXIT}; }; sudo -n ${run}`,
+        stdin: script,
+    };
+}
+
+/** Directory holding the static host scripts. */
+export const SCRIPTS_DIR = path.join(__dirname, "scripts");
+
+const scriptCache = new Map<string, string>();
+
+/** Read `components/scripts/<name>.sh` once per process. Names are fixed in code, never config. */
+export function loadScript(name: string): string {
+    if (!/^[a-z][a-z0-9-]*$/.test(name)) {
+        throw new Error(`invalid script name ${JSON.stringify(name)}`);
+    }
+    let text = scriptCache.get(name);
+    if (text === undefined) {
+        text = fs.readFileSync(path.join(SCRIPTS_DIR, `${name}.sh`), "utf8");
+        scriptCache.set(name, text);
+    }
+    return text;
+}
+
+/**
+ * Parse the one JSON summary line a host script prints last. Earlier lines (progress notes)
+ * are ignored; a missing or malformed summary is an error that quotes what was printed.
+ */
+export function parseSummaryLine(stdout: string): Record<string, unknown> {
+    const lines = stdout.trim().split("\n");
+    const last = lines[lines.length - 1]?.trim() ?? "";
+    try {
+        const parsed: unknown = JSON.parse(last);
+        if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) {
+            return parsed as Record<string, unknown>;
+        }
+    } catch {
+        // fall through to the error below
+    }
+    throw new Error(`expected a JSON summary as the last line of the script output, got: ${JSON.stringify(last.slice(0, 200))}`);
+}

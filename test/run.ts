@@ -1,0 +1,117 @@
+/**
+ * Test entry: `npm test` runs every tier in order (unit, policy, host, engine) and prints each
+ * tier's counts; `node --import tsx test/run.ts <tier>` runs one. Each test file runs in its own
+ * process (node --test), which Pulumi's process-global runtime state needs.
+ *
+ * Host and engine tiers need root and a Docker engine. Where those are missing they are skipped
+ * with the reason printed; with CI=true they fail instead.
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+const TIERS = ["unit", "policy", "host", "engine"] as const;
+type Tier = (typeof TIERS)[number];
+const HOST_TIERS: readonly Tier[] = ["host", "engine"];
+
+interface Counts {
+    passed: number;
+    failed: number;
+    skipped: number;
+}
+
+function testFiles(tier: Tier): string[] {
+    const dir = path.join(__dirname, tier);
+    if (!fs.existsSync(dir)) {
+        return [];
+    }
+    return fs
+        .readdirSync(dir)
+        .filter((file) => file.endsWith(".test.ts"))
+        .sort()
+        .map((file) => path.join(dir, file));
+}
+
+function runNodeTest(tier: Tier, files: string[]): Promise<Counts & { code: number }> {
+    // Unit and policy files are independent and fast: run two at a time on 2 cores. Host and
+    // engine files share the machine's Docker engine: one at a time.
+    const concurrency = HOST_TIERS.includes(tier) ? "1" : "2";
+    const args = ["--import", "tsx", "--test", `--test-concurrency=${concurrency}`, "--test-reporter=spec", ...files];
+    return new Promise((resolve) => {
+        const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], env: process.env });
+        let output = "";
+        child.stdout.on("data", (chunk: Buffer) => {
+            process.stdout.write(chunk);
+            output += chunk.toString();
+        });
+        child.on("close", (code) => {
+            const count = (label: string) => Number(new RegExp(`^ℹ ${label} (\\d+)$`, "m").exec(output)?.[1] ?? 0);
+            resolve({
+                passed: count("pass"),
+                failed: count("fail") + count("cancelled"),
+                skipped: count("skipped") + count("todo"),
+                code: code ?? 1,
+            });
+        });
+    });
+}
+
+async function hostTierUnavailableReason(): Promise<string | undefined> {
+    const { hostTierAvailability } = await import("./support/preflight");
+    const availability = await hostTierAvailability();
+    return availability.ok ? undefined : availability.reason;
+}
+
+async function main(): Promise<void> {
+    const wanted = process.argv[2] ?? "all";
+    const tiers: Tier[] = wanted === "all" ? [...TIERS] : TIERS.filter((tier) => tier === wanted);
+    if (tiers.length === 0) {
+        console.error(`unknown tier "${wanted}"; use one of: all, ${TIERS.join(", ")}`);
+        process.exit(2);
+    }
+    const ci = process.env.CI === "true";
+    const summary: Array<[Tier, string]> = [];
+    const total: Counts = { passed: 0, failed: 0, skipped: 0 };
+    let ok = true;
+
+    for (const tier of tiers) {
+        const files = testFiles(tier);
+        if (HOST_TIERS.includes(tier)) {
+            const reason = await hostTierUnavailableReason();
+            if (reason !== undefined) {
+                if (ci) {
+                    console.error(`FAILED ${tier} tier: it is mandatory under CI=true but cannot run: ${reason}`);
+                    summary.push([tier, `FAILED (cannot run: ${reason})`]);
+                    total.failed += Math.max(files.length, 1);
+                    ok = false;
+                } else {
+                    console.log(`SKIPPED ${tier} tier: ${reason}`);
+                    summary.push([tier, `skipped (${reason})`]);
+                }
+                continue;
+            }
+        }
+        if (files.length === 0) {
+            summary.push([tier, "no test files"]);
+            continue;
+        }
+        console.log(`\n=== ${tier} tier: ${files.length} file(s) ===`);
+        const counts = await runNodeTest(tier, files);
+        total.passed += counts.passed;
+        total.failed += counts.failed;
+        total.skipped += counts.skipped;
+        if (counts.code !== 0 || counts.failed > 0) {
+            ok = false;
+        }
+        summary.push([tier, `${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`]);
+    }
+
+    console.log("\n=== summary ===");
+    for (const [tier, line] of summary) {
+        console.log(`${tier.padEnd(7)} ${line}`);
+    }
+    console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
+    process.exit(ok ? 0 : 1);
+}
+
+void main();

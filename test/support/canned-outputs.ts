@@ -1,0 +1,60 @@
+/**
+ * Canned outputs for the unit tier: what each host script prints on a converged host, so the
+ * program can be evaluated without a host. Scripts are recognised by their header line
+ * `# replicated-script: <name>`; the host tier replaces these with real runs.
+ */
+import type { RecordedResource, Resolver } from "./mock-recorder";
+
+/** Service uid and docker gid the canned account summary reports. */
+export const CANNED_UID = 1017;
+export const CANNED_DOCKER_GID = 999;
+
+const SUMMARIES: Record<string, (args: string[]) => Record<string, unknown>> = {
+    account: (args) =>
+        args[0] === "root"
+            ? { user: "root", uid: 0, gid: 0, dockerGid: CANNED_DOCKER_GID, changed: 0 }
+            : { user: args[1] ?? "replicated", uid: CANNED_UID, gid: CANNED_DOCKER_GID, dockerGid: CANNED_DOCKER_GID, changed: 0 },
+};
+
+/** The script name from the `# replicated-script: <name>` header of a command's stdin. */
+export function scriptNameOf(resource: RecordedResource): string | undefined {
+    const stdin = resource.inputs.stdin;
+    if (typeof stdin !== "string") {
+        return undefined;
+    }
+    return /^# replicated-script: ([a-z0-9-]+)$/m.exec(stdin)?.[1];
+}
+
+/** Positional arguments of `sh -s -- 'a' 'b'` in a recorded create command. */
+export function scriptArgsOf(resource: RecordedResource): string[] {
+    const create = typeof resource.inputs.create === "string" ? resource.inputs.create : "";
+    const index = create.lastIndexOf("sh -s --");
+    if (index < 0) {
+        return [];
+    }
+    const rest = create.slice(index + "sh -s --".length);
+    const args: string[] = [];
+    const pattern = /'((?:[^']|'\\'')*)'/g;
+    let match: RegExpExecArray | null;
+    while ((match = pattern.exec(rest)) !== null) {
+        args.push(match[1].replace(/'\\''/g, "'"));
+    }
+    return args;
+}
+
+/** Resolver for the unit tier: canned stdout for known scripts, inputs echoed for the rest. */
+/** The daemon token the canned RandomPassword returns: tests assert it never leaks into commands. */
+export const CANNED_DAEMON_TOKEN = "cannedDaemonToken0123456789abcdef";
+
+export const cannedResolver: Resolver = (resource) => {
+    if (resource.type === "random:index/randomPassword:RandomPassword") {
+        return { result: CANNED_DAEMON_TOKEN };
+    }
+    if (resource.type !== "command:remote:Command") {
+        return undefined;
+    }
+    const script = scriptNameOf(resource);
+    const summary = script ? SUMMARIES[script] : undefined;
+    const stdout = summary ? JSON.stringify(summary(scriptArgsOf(resource))) : JSON.stringify({ changed: 0 });
+    return { stdout, stderr: "" };
+};

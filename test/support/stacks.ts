@@ -1,0 +1,59 @@
+/**
+ * Stack files as test input: list `stacks/Pulumi.<stack>.yaml`, and turn one into the config
+ * map the mock recorder takes (namespace stripped).
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parse } from "yaml";
+
+export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+export const STACKS_DIR = path.join(PROJECT_DIR, "stacks");
+
+/** Names of every stack in stacks/. */
+export function stackNames(): string[] {
+    return fs
+        .readdirSync(STACKS_DIR)
+        .map((file) => /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1])
+        .filter((name): name is string => name !== undefined)
+        .sort();
+}
+
+/** The `replicated:*` config of a stack file, namespace stripped. */
+export function readStackConfig(stack: string): Record<string, unknown> {
+    const text = fs.readFileSync(path.join(STACKS_DIR, `Pulumi.${stack}.yaml`), "utf8");
+    const doc = (parse(text) ?? {}) as { config?: Record<string, unknown> };
+    const config: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(doc.config ?? {})) {
+        if (key.startsWith("replicated:")) {
+            config[key.slice("replicated:".length)] = value;
+        }
+    }
+    return config;
+}
+
+let fixtureKeyPath: string | undefined;
+
+/**
+ * A stand-in private key file. Stack files point at operator key files (~/.ssh/...) that do not
+ * exist on a test machine; the unit tier swaps in this file so the program can be evaluated.
+ */
+export function fixtureKeyFile(): string {
+    if (fixtureKeyPath === undefined) {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "replicated-unit-"));
+        fixtureKeyPath = path.join(dir, "id_ed25519");
+        fs.writeFileSync(fixtureKeyPath, "-----BEGIN OPENSSH PRIVATE KEY-----\nunit-test-fixture\n-----END OPENSSH PRIVATE KEY-----\n", {
+            mode: 0o600,
+        });
+    }
+    return fixtureKeyPath;
+}
+
+/** A stack's config with its key file replaced by {@link fixtureKeyFile} (when it uses a path). */
+export function stackConfigForTest(stack: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+    const config = { ...readStackConfig(stack), ...overrides };
+    if (config.sshPrivateKeyPath !== undefined) {
+        config.sshPrivateKeyPath = fixtureKeyFile();
+    }
+    return config;
+}
