@@ -21,7 +21,10 @@ export = async () => {
         version: config.version,
         runAs: config.runAs,
         hosts: Object.fromEntries(
-            hosts.map((host, index) => [config.hosts[index].name, { uid: host.uid, dockerGid: host.dockerGid }]),
+            hosts.map((host, index) => [
+                config.hosts[index].name,
+                { uid: host.uid, dockerGid: host.dockerGid, operations: host.operations },
+            ]),
         ),
     };
 };

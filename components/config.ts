@@ -20,6 +20,7 @@ import {
     isHostAddress,
     isIPAddress,
     isPathWithin,
+    isProtectedHostPath,
     isValidAccountName,
     isWildcardAddress,
 } from "./shell";
@@ -149,21 +150,40 @@ const operationsSchema = z.strictObject({
         .optional(),
 });
 
+/** `image`, `service` or `<uid>:<gid>` (decimal ids without leading zeros; range checked with the other rules). */
 const applicationUser = z
     .string({ error: "must be a string" })
-    .regex(/^(image|service|[0-9]{1,10}:[0-9]{1,10})$/, { error: 'must be "image", "service" or "<uid>:<gid>"' });
+    .regex(/^(image|service|(0|[1-9][0-9]{0,9}):(0|[1-9][0-9]{0,9}))$/, {
+        error: 'must be "image" (the image\'s own user), "service" (the service account and the docker group) or "<uid>:<gid>" such as "1234:1234"',
+    });
+
+/** One line without NUL: environment values, command arguments and healthcheck commands. */
+const oneLine = z.string({ error: "must be a string" }).refine((v) => !/[\0\n]/.test(v), { error: "must not contain a newline or NUL" });
+
+/**
+ * Paths inside an application container a volume may not use: the root, the tmpfs scratch
+ * space, and the kernel's pseudo file systems.
+ */
+function isReservedContainerPath(p: string): boolean {
+    return p === "/" || p === "/tmp" || ["/proc", "/sys", "/dev"].some((tree) => isPathWithin(p, tree));
+}
 
 const applicationSchema = z.strictObject({
     name: label,
     image: imageReference,
     user: applicationUser.default("image"),
     allowRoot: z.boolean({ error: "must be true or false" }).default(false),
-    hosts: z.array(label).optional(),
+    hosts: z
+        .array(label)
+        .min(1, { error: "must list at least one host (leave it out to run the application on the primary)" })
+        .optional(),
     volumes: z
         .array(
             z.strictObject({
                 hostPath: absolutePath,
-                containerPath: absolutePath,
+                containerPath: absolutePath.refine((p) => !isReservedContainerPath(p), {
+                    error: "must not be /, /tmp (scratch tmpfs) or below /proc, /sys or /dev",
+                }),
                 owner: anyId.optional(),
                 group: anyId.optional(),
                 mode: fileMode.default("0750"),
@@ -181,10 +201,7 @@ const applicationSchema = z.strictObject({
         )
         .default([]),
     env: z
-        .record(
-            z.string().regex(envName, { error: "environment variable names must match ^[A-Za-z_][A-Za-z0-9_]*$" }),
-            z.string({ error: "must be a string" }).refine((v) => !/[\0\n]/.test(v), { error: "must not contain a newline or NUL" }),
-        )
+        .record(z.string().regex(envName, { error: "environment variable names must match ^[A-Za-z_][A-Za-z0-9_]*$" }), oneLine)
         .default({}),
     memory: z
         .number({ error: "must be a number of MiB" })
@@ -192,7 +209,8 @@ const applicationSchema = z.strictObject({
         .min(16, { error: "must be at least 16 MiB" })
         .max(1048576, { error: "must be at most 1048576 MiB" })
         .default(256),
-    command: z.array(z.string().refine((v) => !/[\0\n]/.test(v), { error: "must not contain a newline or NUL" })).optional(),
+    command: z.array(oneLine).min(1, { error: "must have at least one element (leave it out for the image's own command)" }).optional(),
+    healthcheck: oneLine.refine((v) => v.trim() !== "", { error: "must not be empty" }).optional(),
 });
 
 const configSchema = z.strictObject({
@@ -514,7 +532,22 @@ function crossFieldProblems(input: Record<string, unknown>, stack: string, optio
     }
 
     const volumeRoots = Array.isArray(input.volumeRoots) ? (input.volumeRoots as unknown[]).filter((r) => typeof r === "string") : [];
+    volumeRoots.forEach((root, index) => {
+        if (isCleanAbsolutePath(root as string) && isProtectedHostPath(root as string)) {
+            problems.push(
+                `replicated:volumeRoots[${index}]: ${String(root)} is a system or Replicated path (/, /etc, /usr, /var/lib/docker, /var/lib/replicated, /tmp, ...). ` +
+                    "Fix: use a dedicated directory such as /srv/replicated-volumes",
+            );
+        }
+    });
     const operations = input.operations as Record<string, unknown> | undefined;
+    const snapshot = operations?.snapshot as Record<string, unknown> | undefined;
+    if (typeof snapshot?.destination === "string" && isCleanAbsolutePath(snapshot.destination) && isProtectedHostPath(snapshot.destination)) {
+        problems.push(
+            `replicated:operations.snapshot.destination: ${snapshot.destination} is a system or Replicated path. ` +
+                "Fix: pulumi config set --path 'replicated:operations.snapshot.destination' /srv/replicated-snapshots",
+        );
+    }
     const volumes = operations?.volumes as Record<string, unknown> | undefined;
     const volumeItems = Array.isArray(volumes?.items) ? (volumes.items as Record<string, unknown>[]) : [];
     volumeItems.forEach((item, index) => {

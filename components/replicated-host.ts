@@ -5,6 +5,19 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HostConfig, ReplicatedConfig } from "./config";
 import { hostConnection } from "./host/connection";
+import { HostDirectories, OwnershipRepair, ServiceAccount } from "./host";
+import { VersionGuard } from "./host/version-guard";
+import { ElevatedOperation, helperImageReference, plannedOperations, requestFromPlan } from "./ops";
+import {
+    CoreServices,
+    Images,
+    Sidecars,
+    hostDockerProvider,
+    imagesForHost,
+    serviceNetwork,
+    serviceSettingsFor,
+    type ContainerHostArgs,
+} from "./docker";
 
 export interface ReplicatedHostArgs {
     /** The whole validated stack config (plain, frozen). */
@@ -21,6 +34,8 @@ export class ReplicatedHost extends pulumi.ComponentResource {
     public readonly uid: pulumi.Output<number>;
     /** gid of the docker group (owner group of the docker socket). */
     public readonly dockerGid: pulumi.Output<number>;
+    /** Summary line of each elevated operation requested on this host, by operation name. */
+    public readonly operations: Readonly<Record<string, pulumi.Output<Record<string, unknown>>>>;
 
     constructor(name: string, args: ReplicatedHostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("replicated:index:ReplicatedHost", name, {}, opts);
@@ -28,19 +43,162 @@ export class ReplicatedHost extends pulumi.ComponentResource {
         void connection;
 
         // --- account (service account, or docker group lookup in root mode) ---
-        this.uid = pulumi.output(0);
-        this.dockerGid = pulumi.output(0);
+        const account = new ServiceAccount(
+            name,
+            {
+                host: args.host,
+                ssh: args.config.ssh,
+                runAs: args.config.runAs,
+                userName: args.config.serviceUser.name,
+                uid: args.config.serviceUser.uid,
+            },
+            { parent: this },
+        );
 
         // --- directories ---
+        // Owned by <uid>:<docker gid>; in root mode uid is 0 (root-owned, as installs before 2.5.0).
+        const directories = new HostDirectories(
+            name,
+            { host: args.host, ssh: args.config.ssh, uid: account.uid, gid: account.dockerGid },
+            { parent: this },
+        );
 
         // --- ownership migration (leaving legacy root mode) ---
+        // Every host in service-account mode: a no-op on a fresh host, the migration of the data
+        // on a host leaving root mode. Containers depend on `hostReady`.
+        const repair =
+            args.config.runAs === "replicated"
+                ? new OwnershipRepair(
+                      name,
+                      { host: args.host, ssh: args.config.ssh, uid: account.uid, gid: account.dockerGid },
+                      { parent: this, dependsOn: [directories.command] },
+                  )
+                : undefined;
+        /** What must be in place before anything runs on the host as the service uid. */
+        const hostReady: pulumi.Resource[] = repair ? [directories, repair] : [directories];
+        // The ids every later resource uses also carry the directories (and the repair) as
+        // dependencies, so nothing can run as the service uid before its directories exist.
+        const directoriesDone = pulumi.all([directories.command.stdout, repair ? repair.command.stdout : ""]);
+        this.uid = pulumi.all([account.uid, directoriesDone]).apply(([uid]) => uid);
+        this.dockerGid = pulumi.all([account.dockerGid, directoriesDone]).apply(([dockerGid]) => dockerGid);
+
+        // --- version guard ---
+        // Refuses a downgrade without replicated:allowDowngrade and records the deployed version
+        // (root-owned, outside the service trees). Images, containers and operations wait for it,
+        // so a refused downgrade changes nothing that depends on the version. Its command holds the
+        // version: an upgrade re-runs it (an update), never the account or directory commands.
+        const versionGuard = new VersionGuard(
+            name,
+            {
+                host: args.host,
+                ssh: args.config.ssh,
+                version: args.config.version,
+                channel: args.config.channel,
+                allowDowngrade: args.config.allowDowngrade,
+            },
+            { parent: this },
+        );
+        /** What must pass before anything version-specific (an image load) runs. */
+        const versionChecked: pulumi.Resource[] = [versionGuard.command];
+        hostReady.push(versionGuard.command);
 
         // --- docker: provider, images, core services, sidecars ---
+        // `images.helperImage` / `images.resources` serve the elevated operations below;
+        // `images.image(reference)` any other image provided the same way.
+        const dockerProvider = hostDockerProvider(
+            `${name}-docker`,
+            { host: args.host, ssh: args.config.ssh, stack: args.config.stack, project: args.config.project },
+            { parent: this },
+        );
+        const images = new Images(
+            `${name}-images`,
+            {
+                registry: args.config.images.registry,
+                channel: args.config.channel,
+                version: args.config.version,
+                names: imagesForHost(args.host.role, args.config.sidecars),
+                helperReference: args.config.images.helper,
+                airgap: args.config.airgap,
+                provider: dockerProvider,
+                connection,
+                become: args.host.become,
+            },
+            { parent: this, dependsOn: versionChecked },
+        );
+        const serviceNet = serviceNetwork(
+            `${name}-network`,
+            { stack: args.config.stack, hostName: args.host.name, privateAddress: args.host.privateAddress },
+            { parent: this, provider: dockerProvider },
+        );
+        const containerHost: ContainerHostArgs = {
+            stack: args.config.stack,
+            settings: serviceSettingsFor(args.config, args.host, args.daemonToken),
+            uid: this.uid,
+            dockerGid: this.dockerGid,
+            legacyRoot: args.config.runAs === "root",
+            allowAllInterfaces: args.config.allowAllInterfaces,
+            network: serviceNet.name,
+            provider: dockerProvider,
+            dependsOn: hostReady,
+        };
+        const isPrimary = args.host.role === "primary";
+        new CoreServices(
+            `${name}-core`,
+            {
+                ...containerHost,
+                role: args.host.role,
+                images: {
+                    replicated: isPrimary ? images.imageOf("replicated") : undefined,
+                    ui: isPrimary ? images.imageOf("replicated-ui") : undefined,
+                    operator: images.imageOf("replicated-operator"),
+                },
+            },
+            { parent: this },
+        );
+        if (isPrimary) {
+            new Sidecars(
+                `${name}-sidecars`,
+                {
+                    ...containerHost,
+                    statsd: args.config.sidecars.statsd,
+                    premkit: args.config.sidecars.premkit,
+                    images: {
+                        statsd: args.config.sidecars.statsd ? images.imageOf("replicated-statsd") : undefined,
+                        premkit: args.config.sidecars.premkit ? images.imageOf("replicated-premkit") : undefined,
+                    },
+                },
+                { parent: this },
+            );
+        }
 
         // --- elevated operations ---
+        // One short-lived root helper container per request id in replicated:operations (support
+        // bundle and volumes on every host, snapshot on the primary), after the directories and
+        // the helper image. Owners default to the service uid and the docker gid. Operations of
+        // one host run one after another, so a snapshot never copies while another op writes.
+        let previousOperation: pulumi.Resource | undefined;
+        const operationResults: Record<string, pulumi.Output<Record<string, unknown>>> = {};
+        for (const planned of plannedOperations(args.config, args.host)) {
+            const operation = new ElevatedOperation(
+                `${name}-op-${planned.operation}`,
+                {
+                    request: requestFromPlan(planned, this.uid, this.dockerGid),
+                    connection,
+                    become: args.host.become,
+                    stack: args.config.stack,
+                    helperImage: images.helperImage ?? helperImageReference(args.config),
+                    timeoutSeconds: args.config.operations.timeoutSeconds,
+                    dependsOn: [...hostReady, ...images.resources, ...(previousOperation ? [previousOperation] : [])],
+                },
+                { parent: this },
+            );
+            operationResults[planned.operation] = operation.result;
+            previousOperation = operation.command;
+        }
+        this.operations = operationResults;
 
         // --- application containers ---
 
-        this.registerOutputs({ uid: this.uid, dockerGid: this.dockerGid });
+        this.registerOutputs({ uid: this.uid, dockerGid: this.dockerGid, operations: this.operations });
     }
 }

@@ -38,6 +38,21 @@ export function isCleanAbsolutePath(p: string): boolean {
     return parts.every((part) => part !== "" && part !== "." && part !== "..");
 }
 
+/**
+ * Trees an operation never writes to or mounts, whatever the configuration says (mirrors
+ * `is_protected_path` in elevated-run.sh): the system, Docker's and Replicated's own state,
+ * logs, shared scratch space, and the generic parents `/`, `/var`, `/var/lib`, `/home`.
+ */
+export function isProtectedHostPath(p: string): boolean {
+    const exact = ["/", "/var", "/var/lib", "/home"];
+    const trees = [
+        "/bin", "/sbin", "/usr", "/lib", "/lib32", "/lib64", "/libx32", "/boot", "/dev", "/etc", "/proc", "/sys",
+        "/run", "/var/run", "/root", "/tmp", "/var/tmp", "/var/log", "/var/lib/docker", "/var/lib/containerd",
+        "/var/lib/replicated",
+    ];
+    return exact.includes(p) || trees.some((tree) => isPathWithin(p, tree)) || p.startsWith("/var/lib/replicated-");
+}
+
 /** True when `child` is `root` itself or lies below it (both clean absolute paths). */
 export function isPathWithin(child: string, root: string): boolean {
     if (root === "/") {

@@ -21,6 +21,7 @@ import {
   shQuote,
   startHosts,
   stopHosts,
+  withHosts,
   type TestHost,
 } from "../support/testhost";
 
@@ -160,5 +161,21 @@ test("test-host harness: two disposable hosts over real SSH", { timeout: 20 * 60
     const leftovers = localDockerLines(["ps", "--all", "--format", "{{.Names}}", "--filter", `label=${HARNESS_LABEL}`]);
     for (const host of hosts) assert.ok(!leftovers.includes(host.name), `${host.name} still exists`);
     await assert.rejects(fs.access(path.dirname(first.privateKeyPath)), "temp key dir must be removed");
+  });
+
+  await t.test("withHosts stops its hosts when the callback throws", async () => {
+    let started: TestHost[] = [];
+    await assert.rejects(
+      withHosts(1, async (hosts) => {
+        started = hosts;
+        assert.equal(await ok(hosts[0] as TestHost, "hostname"), (hosts[0] as TestHost).name);
+        throw new Error("callback failed on purpose");
+      }),
+      /callback failed on purpose/,
+    );
+    assert.equal(started.length, 1);
+    const runFilter = `label=${RUN_LABEL}=${(started[0] as TestHost).runId}`;
+    assert.deepEqual(localDockerLines(["ps", "--all", "--quiet", "--filter", runFilter]), []);
+    assert.deepEqual(localDockerLines(["network", "ls", "--quiet", "--filter", runFilter]), []);
   });
 });

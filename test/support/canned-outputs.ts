@@ -3,6 +3,7 @@
  * program can be evaluated without a host. Scripts are recognised by their header line
  * `# replicated-script: <name>`; the host tier replaces these with real runs.
  */
+import { createHash } from "node:crypto";
 import type { RecordedResource, Resolver } from "./mock-recorder";
 
 /** Service uid and docker gid the canned account summary reports. */
@@ -14,6 +15,29 @@ const SUMMARIES: Record<string, (args: string[]) => Record<string, unknown>> = {
         args[0] === "root"
             ? { user: "root", uid: 0, gid: 0, dockerGid: CANNED_DOCKER_GID, changed: 0 }
             : { user: args[1] ?? "replicated", uid: CANNED_UID, gid: CANNED_DOCKER_GID, dockerGid: CANNED_DOCKER_GID, changed: 0 },
+    directories: (args) => ({
+        changed: 0,
+        uid: Number(args[0]),
+        gid: Number(args[1]),
+        role: args[2],
+        directories: args[2] === "primary" ? 10 : 5,
+        tmpfiles: "applied",
+    }),
+    "repair-ownership": () => ({ changed: 0, skipped: 0, trees: 4, mountsLeftAlone: 0, protectedHardlinks: 1 }),
+    // The configured version is the one recorded on the host (a converged host): nothing written.
+    "version-guard": (args) => ({
+        previous: args[0],
+        previousChannel: args[1],
+        previousSource: "record",
+        version: args[0],
+        channel: args[1],
+        direction: "same",
+        changed: 0,
+    }),
+    // Every image already present (a converged host): nothing loaded.
+    "load-images": (args) => ({ loaded: [], present: args.slice(1), changed: 0 }),
+    // An elevated operation that just ran: OPERATION REQUEST ... (the summary shape varies by operation).
+    "elevated-run": (args) => ({ operation: args[0], request: args[1], changed: 1 }),
 };
 
 /** The script name from the `# replicated-script: <name>` header of a command's stdin. */
@@ -49,6 +73,11 @@ export const CANNED_DAEMON_TOKEN = "cannedDaemonToken0123456789abcdef";
 export const cannedResolver: Resolver = (resource) => {
     if (resource.type === "random:index/randomPassword:RandomPassword") {
         return { result: CANNED_DAEMON_TOKEN };
+    }
+    if (resource.type === "docker:index/remoteImage:RemoteImage") {
+        // A stable fake image id derived from the reference, as the provider reports `sha256:<hex>`.
+        const name = String(resource.inputs.name ?? "");
+        return { imageId: `sha256:${createHash("sha256").update(name).digest("hex")}`, repoDigest: "" };
     }
     if (resource.type !== "command:remote:Command") {
         return undefined;

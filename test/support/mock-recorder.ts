@@ -13,6 +13,9 @@
  * test file in its own process), or use {@link recordInSubprocess}.
  */
 import { execFile } from "node:child_process";
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
@@ -223,6 +226,10 @@ export async function recordProgram(options: RecordOptions): Promise<Recording> 
         const stackOutputs = await pulumi.runtime.runInPulumiStack(async () => program());
         outputs = (stackOutputs ?? {}) as Record<string, unknown>;
         outputs = await resolveOutputs(outputs);
+        // Resources nothing exports (containers, ...) may still be registering: wait for every
+        // outstanding registration, as the real runtime does before it exits.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        await (require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> }).waitForRPCs();
     } finally {
         proto.registerResource = original;
     }
@@ -254,16 +261,64 @@ export function makeRecording(resources: RecordedResource[], outputs: Record<str
 
 const execFileAsync = promisify(execFile);
 
+/** Files whose content decides what the program records (the cache key includes their hash). */
+function programSourceHash(): string {
+    const root = path.join(__dirname, "..", "..");
+    const files: string[] = [path.join(root, "index.ts"), path.join(root, "package-lock.json")];
+    const walk = (dir: string) => {
+        for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+            const full = path.join(dir, entry.name);
+            if (entry.isDirectory()) {
+                walk(full);
+            } else {
+                files.push(full);
+            }
+        }
+    };
+    walk(path.join(root, "components"));
+    for (const support of ["mock-recorder.ts", "canned-outputs.ts", "record-cli.ts"]) {
+        files.push(path.join(__dirname, support));
+    }
+    const hash = crypto.createHash("sha256");
+    for (const file of files.sort()) {
+        hash.update(file).update("\0").update(fs.readFileSync(file)).update("\0");
+    }
+    return hash.digest("hex");
+}
+
+let sourceHash: string | undefined;
+
 /**
  * Record in a fresh Node process (runtime state is process-global), e.g. to evaluate the same
  * program twice with different config. Only the plain data of the recording crosses over.
+ *
+ * Recordings are cached in the OS temp directory by (options, hash of the program's sources), so
+ * test files that evaluate the same stack share one evaluation. RECORDING_CACHE=off disables it.
  */
 export async function recordInSubprocess(options: Omit<RecordOptions, "resolve" | "program"> & { canned?: boolean }): Promise<Recording> {
+    const useCache = process.env.RECORDING_CACHE !== "off";
+    let cacheFile: string | undefined;
+    if (useCache) {
+        sourceHash ??= programSourceHash();
+        const key = crypto.createHash("sha256").update(sourceHash).update(JSON.stringify(options)).digest("hex").slice(0, 32);
+        const cacheDir = path.join(os.tmpdir(), "replicated-recordings");
+        fs.mkdirSync(cacheDir, { recursive: true });
+        cacheFile = path.join(cacheDir, `${key}.json`);
+        if (fs.existsSync(cacheFile)) {
+            const cached = JSON.parse(fs.readFileSync(cacheFile, "utf8")) as { resources: RecordedResource[]; outputs: Record<string, unknown> };
+            return makeRecording(cached.resources, cached.outputs);
+        }
+    }
     const cli = path.join(__dirname, "record-cli.ts");
     const { stdout } = await execFileAsync(process.execPath, ["--import", "tsx", cli], {
         env: { ...process.env, RECORD_OPTIONS: JSON.stringify(options) },
         maxBuffer: 512 * 1024 * 1024,
     });
     const parsed = JSON.parse(stdout) as { resources: RecordedResource[]; outputs: Record<string, unknown> };
+    if (cacheFile !== undefined) {
+        const staging = `${cacheFile}.${process.pid}.tmp`;
+        fs.writeFileSync(staging, stdout);
+        fs.renameSync(staging, cacheFile);
+    }
     return makeRecording(parsed.resources, parsed.outputs);
 }

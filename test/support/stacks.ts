@@ -32,21 +32,23 @@ export function readStackConfig(stack: string): Record<string, unknown> {
     return config;
 }
 
-let fixtureKeyPath: string | undefined;
-
 /**
  * A stand-in private key file. Stack files point at operator key files (~/.ssh/...) that do not
  * exist on a test machine; the unit tier swaps in this file so the program can be evaluated.
+ * Its path is fixed, so identical configs stay identical across test processes (and cacheable).
  */
 export function fixtureKeyFile(): string {
-    if (fixtureKeyPath === undefined) {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "replicated-unit-"));
-        fixtureKeyPath = path.join(dir, "id_ed25519");
-        fs.writeFileSync(fixtureKeyPath, "-----BEGIN OPENSSH PRIVATE KEY-----\nunit-test-fixture\n-----END OPENSSH PRIVATE KEY-----\n", {
+    const dir = path.join(os.tmpdir(), "replicated-unit-fixture");
+    const file = path.join(dir, "id_ed25519");
+    if (!fs.existsSync(file)) {
+        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        const staging = `${file}.${process.pid}`;
+        fs.writeFileSync(staging, "-----BEGIN OPENSSH PRIVATE KEY-----\nunit-test-fixture\n-----END OPENSSH PRIVATE KEY-----\n", {
             mode: 0o600,
         });
+        fs.renameSync(staging, file);
     }
-    return fixtureKeyPath;
+    return file;
 }
 
 /** A stack's config with its key file replaced by {@link fixtureKeyFile} (when it uses a path). */

@@ -12,13 +12,14 @@
  *
  * @module
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, promises as fs } from "node:fs";
+import { existsSync, promises as fs, rmSync } from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Client, utils as sshUtils } from "ssh2";
+// Default import: ssh2 is CommonJS, and its named exports are not visible to native ESM.
+import ssh2 from "ssh2";
 
 /** Label key on every container and network the harness creates. */
 export const HARNESS_LABEL = "replicated-testhost";
@@ -86,8 +87,9 @@ export interface StartHostsOptions {
   /** Fixed loopback port for sshd (only with `count` 1, e.g. the sandbox); default a free random port. */
   sshPort?: number;
   /**
-   * Keep the client key pair (`id_ed25519`, `id_ed25519.pub`) and the host's ed25519 host key
-   * here, reusing them when present, so the sandbox keeps its identity across stop/start.
+   * Keep the client key pair (`id_ed25519`, `id_ed25519.pub`) and, when `count` is 1, the host's
+   * ed25519 host key here, reusing them when present, so the sandbox keeps its identity across
+   * stop/start.
    * Default: a temp dir removed by {@link stopHosts}.
    */
   persistDir?: string;
@@ -245,7 +247,7 @@ export function run(host: TestHost, command: string, opts: RunOptions = {}): Pro
   const target = `${user}@${host.address}:${host.sshPort} (${host.name})`;
   const [pinnedType, pinnedBlob] = host.hostKey.trim().split(/\s+/);
   return new Promise<RunResult>((resolve, reject) => {
-    const client = new Client();
+    const client = new ssh2.Client();
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let settled = false;
@@ -352,12 +354,43 @@ export function docker(
 
 const ownedKeyDirs = new WeakMap<TestHost, string>();
 
+// Test hosts never outlive the process that started them: whatever stopHosts did not
+// remove (a crash, a forgotten stop, Ctrl-C) is removed synchronously on exit.
+// The sandbox is not tracked: it is meant to outlive its CLI.
+const live = { containers: new Set<string>(), networks: new Set<string>(), dirs: new Set<string>() };
+let exitHookInstalled = false;
+
+function removeLiveResourcesSync(): void {
+  if (live.containers.size > 0) {
+    spawnSync("docker", ["rm", "--force", "--volumes", ...live.containers], { stdio: "ignore", timeout: 60_000 });
+  }
+  for (const network of live.networks) spawnSync("docker", ["network", "rm", network], { stdio: "ignore", timeout: 30_000 });
+  for (const dir of live.dirs) rmSync(dir, { recursive: true, force: true });
+  live.containers.clear();
+  live.networks.clear();
+  live.dirs.clear();
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once("exit", removeLiveResourcesSync);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.once(signal, () => {
+      removeLiveResourcesSync();
+      process.exit(128 + (os.constants.signals[signal] ?? 0));
+    });
+  }
+}
+
 /**
  * Starts `count` hosts on one new user-defined network (`rtest-<runId>`), in parallel.
  * Each gets its own sshd (published on 127.0.0.1) and dockerd; one ed25519 client key
  * pair per call is authorised for root, deploy and prompter before the first boot.
  * Resolves when every host answers a real SSH login and `docker info` on its own engine;
  * on any failure everything this call created is removed and the error carries the logs.
+ * Test hosts not stopped by {@link stopHosts} are removed when the process exits (also on
+ * an uncaught error or SIGINT/SIGTERM/SIGHUP); only the sandbox (`sandbox: true`) outlives it.
  */
 export async function startHosts(count: number, opts: StartHostsOptions = {}): Promise<TestHost[]> {
   if (!Number.isInteger(count) || count < 1 || count > 16) throw new Error(`startHosts: count must be 1..16, got ${count}`);
@@ -374,12 +407,16 @@ export async function startHosts(count: number, opts: StartHostsOptions = {}): P
 
   const keyDir = opts.persistDir ? path.resolve(opts.persistDir) : await fs.mkdtemp(path.join(os.tmpdir(), "rtest-keys-"));
   const tempKeyDir = opts.persistDir ? undefined : keyDir;
+  const track = !opts.sandbox;
+  if (track) installExitHook();
+  if (track && tempKeyDir) live.dirs.add(tempKeyDir);
   const started: TestHost[] = [];
   const createdIds: string[] = [];
   try {
     const clientKey = await ensureClientKey(keyDir);
     const authorizedKeysDir = await writeAuthorizedKeys(keyDir, clientKey.publicKey);
     await localDocker(["network", "create", ...labels, networkName]);
+    if (track) live.networks.add(networkName);
 
     const prefix = opts.namePrefix ?? "rtest";
     const results = await Promise.allSettled(
@@ -392,11 +429,15 @@ export async function startHosts(count: number, opts: StartHostsOptions = {}): P
           networkName,
           runId,
           fixedPort: opts.sshPort,
-          persistDir: opts.persistDir ? keyDir : undefined,
+          // Several hosts must never share a host key: persist it only for a single host.
+          persistDir: opts.persistDir && count === 1 ? keyDir : undefined,
           authorizedKeysDir,
           clientKey,
           readyTimeoutMs,
-          onCreated: (id) => createdIds.push(id),
+          onCreated: (id) => {
+            createdIds.push(id);
+            if (track) live.containers.add(id);
+          },
         });
         if (tempKeyDir) ownedKeyDirs.set(host, tempKeyDir);
         started.push(host);
@@ -413,6 +454,9 @@ export async function startHosts(count: number, opts: StartHostsOptions = {}): P
     await removeContainers(createdIds);
     await localDocker(["network", "rm", networkName], { allowFailure: true });
     if (tempKeyDir) await fs.rm(tempKeyDir, { recursive: true, force: true });
+    for (const id of createdIds) live.containers.delete(id);
+    live.networks.delete(networkName);
+    if (tempKeyDir) live.dirs.delete(tempKeyDir);
     throw error;
   }
 }
@@ -429,12 +473,12 @@ async function ensureClientKey(dir: string): Promise<ClientKey> {
   const privateKeyPath = path.join(dir, "id_ed25519");
   if (existsSync(privateKeyPath)) {
     const privateKey = await fs.readFile(privateKeyPath, "utf8");
-    const parsed = sshUtils.parseKey(privateKey);
+    const parsed = ssh2.utils.parseKey(privateKey);
     if (parsed instanceof Error) throw new Error(`cannot parse ${privateKeyPath}: ${parsed.message}`);
     const key = Array.isArray(parsed) ? parsed[0] : parsed;
     return { privateKey, publicKey: `${key.type} ${key.getPublicSSH().toString("base64")}`, privateKeyPath };
   }
-  const pair = sshUtils.generateKeyPairSync("ed25519", { comment: "replicated-testhost" });
+  const pair = ssh2.utils.generateKeyPairSync("ed25519", { comment: "replicated-testhost" });
   await fs.writeFile(privateKeyPath, pair.private, { mode: 0o600 });
   await fs.writeFile(`${privateKeyPath}.pub`, `${pair.public.trim()}\n`, { mode: 0o644 });
   return { privateKey: pair.private, publicKey: pair.public.trim(), privateKeyPath };
@@ -619,7 +663,9 @@ export async function restartHost(host: TestHost, opts: { readyTimeoutMs?: numbe
   });
   const deadline = Date.now() + (opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
   const hostKey = await readHostKey(host.containerId, host.name, deadline);
-  if (hostKey !== host.hostKey) throw new Error(`test host ${host.name}: host key changed across restart`);
+  // An attached, stopped host has no pinned key yet (see attachToHost).
+  if (host.hostKey && hostKey !== host.hostKey) throw new Error(`test host ${host.name}: host key changed across restart`);
+  host.hostKey = hostKey;
   host.privateAddress = await readPrivateAddress(host.containerId, host.networkName);
   await waitUntilReady(host, deadline);
   const seconds = (performance.now() - startedAt) / 1000;
@@ -638,15 +684,20 @@ async function removeContainers(ids: string[]): Promise<void> {
 /** Removes the hosts' containers (with their volumes), their networks and temp key dirs. Idempotent. */
 export async function stopHosts(hosts: readonly TestHost[]): Promise<void> {
   await Promise.all(hosts.map((host) => removeContainers([host.containerId])));
+  for (const host of hosts) live.containers.delete(host.containerId);
   for (const network of new Set(hosts.map((host) => host.networkName))) {
     const result = await localDocker(["network", "rm", network], { allowFailure: true });
     if (result.code !== 0 && !/not found|No such network/i.test(result.stderr)) {
       throw new Error(`docker network rm ${network} failed: ${result.stderr.trim()}`);
     }
+    live.networks.delete(network);
   }
   for (const host of hosts) {
     const keyDir = ownedKeyDirs.get(host);
-    if (keyDir) await fs.rm(keyDir, { recursive: true, force: true });
+    if (keyDir) {
+      await fs.rm(keyDir, { recursive: true, force: true });
+      live.dirs.delete(keyDir);
+    }
   }
 }
 
@@ -656,19 +707,62 @@ export async function stopHosts(hosts: readonly TestHost[]): Promise<void> {
  * test processes may be using hosts: it removes theirs too.
  */
 export async function cleanupLeftovers(opts: { includeSandbox?: boolean } = {}): Promise<{ containers: number; networks: number }> {
-  const values = opts.includeSandbox ? [TEST_LABEL_VALUE, SANDBOX_LABEL_VALUE] : [TEST_LABEL_VALUE];
-  let containers = 0;
-  let networks = 0;
-  for (const value of values) {
-    const filter = `label=${HARNESS_LABEL}=${value}`;
-    const ids = (await localDocker(["ps", "--all", "--quiet", "--filter", filter])).stdout.split("\n").filter(Boolean);
-    await removeContainers(ids);
-    containers += ids.length;
-    const nets = (await localDocker(["network", "ls", "--quiet", "--filter", filter])).stdout.split("\n").filter(Boolean);
-    for (const id of nets) await localDocker(["network", "rm", id], { allowFailure: true });
-    networks += nets.length;
-  }
-  return { containers, networks };
+  const tests = await removeLabelled(TEST_LABEL_VALUE);
+  if (!opts.includeSandbox) return tests;
+  const sandbox = await removeLabelled(SANDBOX_LABEL_VALUE);
+  return { containers: tests.containers + sandbox.containers, networks: tests.networks + sandbox.networks };
+}
+
+/** Removes every container (with volumes) and network whose {@link HARNESS_LABEL} has this value. */
+export async function removeLabelled(labelValue: string): Promise<{ containers: number; networks: number }> {
+  const filter = `label=${HARNESS_LABEL}=${labelValue}`;
+  const ids = (await localDocker(["ps", "--all", "--quiet", "--filter", filter])).stdout.split("\n").filter(Boolean);
+  await removeContainers(ids);
+  const networks = (await localDocker(["network", "ls", "--quiet", "--filter", filter])).stdout.split("\n").filter(Boolean);
+  for (const id of networks) await localDocker(["network", "rm", id], { allowFailure: true });
+  return { containers: ids.length, networks: networks.length };
+}
+
+/**
+ * Rebuilds the {@link TestHost} of an existing harness container (e.g. the sandbox, from
+ * another process), reading port, network, address and host key from docker. Returns
+ * undefined when no such container exists. The host may be stopped: check `running`.
+ */
+export async function attachToHost(
+  nameOrId: string,
+  privateKeyPath: string,
+): Promise<{ host: TestHost; running: boolean } | undefined> {
+  const inspected = await localDocker(["container", "inspect", nameOrId], { allowFailure: true });
+  if (inspected.code !== 0) return undefined;
+  const [container] = JSON.parse(inspected.stdout) as Array<{
+    Id: string;
+    Name: string;
+    State: { Running: boolean };
+    Config: { Labels?: Record<string, string> };
+    HostConfig: { PortBindings?: Record<string, Array<{ HostPort: string }> | null> };
+    NetworkSettings: { Networks?: Record<string, { IPAddress?: string }> };
+  }>;
+  if (!container?.Config.Labels?.[HARNESS_LABEL]) throw new Error(`container ${nameOrId} was not created by the test-host harness`);
+  const runId = container.Config.Labels[RUN_LABEL] ?? "";
+  const networkName = `rtest-${runId}`;
+  const sshPort = Number(container.HostConfig.PortBindings?.["22/tcp"]?.[0]?.HostPort);
+  const running = container.State.Running;
+  const hostKey = running ? await readHostKey(container.Id, nameOrId, Date.now() + 10_000) : "";
+  const host: TestHost = {
+    name: container.Name.replace(/^\//, ""),
+    containerId: container.Id,
+    address: "127.0.0.1",
+    sshPort,
+    privateAddress: container.NetworkSettings.Networks?.[networkName]?.IPAddress ?? "",
+    hostKey,
+    privateKeyPath: path.resolve(privateKeyPath),
+    privateKey: await fs.readFile(privateKeyPath, "utf8"),
+    users: { ...TEST_HOST_USERS },
+    networkName,
+    runId,
+    startSeconds: 0,
+  };
+  return { host, running };
 }
 
 /** Starts `count` hosts, runs `fn`, and always stops them, also when `fn` throws. */

@@ -141,6 +141,9 @@ const BAD_INPUTS: Array<[string, (c: Record<string, unknown>, h: Array<Record<st
     ["volume outside the allowed roots", (c) => { c.volumeRoots = ["/srv/volumes"]; c.operations = { volumes: { request: "v1", items: [{ path: "/etc/app", owner: 1234, group: 1234, mode: "0700" }] } }; }, "replicated:operations.volumes.items[0].path", "not below an allowed root"],
     ["volume path with ..", (c) => { c.volumeRoots = ["/srv/volumes"]; c.operations = { volumes: { request: "v1", items: [{ path: "/srv/volumes/../etc", owner: 1, group: 1, mode: "0700" }] } }; }, "replicated:operations.volumes.items[0].path", "'..'"],
     ["volume mode with setuid", (c) => { c.volumeRoots = ["/srv/volumes"]; c.operations = { volumes: { request: "v1", items: [{ path: "/srv/volumes/a", owner: 1, group: 1, mode: "4755" }] } }; }, "replicated:operations.volumes.items[0].mode", "octal mode"],
+    ["volume root that is a system path", (c) => (c.volumeRoots = ["/"]), "replicated:volumeRoots[0]", "system or Replicated path"],
+    ["volume root inside /etc", (c) => (c.volumeRoots = ["/etc/app"]), "replicated:volumeRoots[0]", "system or Replicated path"],
+    ["snapshot into Replicated's own state", (c) => (c.operations = { snapshot: { request: "s1", destination: "/var/lib/replicated/snap" } }), "replicated:operations.snapshot.destination", "system or Replicated path"],
 ];
 
 describe("bad input is rejected with a message naming the key", () => {

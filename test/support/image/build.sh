@@ -194,8 +194,4 @@ tar --numeric-owner --xattrs -C "$root" -c . |
 		--message "replicated test host ($suite, $(printf '%s' "$packages" | tr ',' ' '))" \
 		- "$tag" >/dev/null
 
-# Older content tags are dead weight; images still used by a container stay (rmi refuses).
-docker image ls --format '{{.Repository}}:{{.Tag}}' "$image_repo" | while read -r old; do
-	if [[ "$old" != "$tag" ]]; then docker image rm "$old" >/dev/null 2>&1 && log "removed old image $old"; fi
-done
 printf '%s\n' "$tag"

@@ -1,0 +1,145 @@
+/**
+ * The images one host runs, in one of two modes:
+ *
+ * - registry (default): one `docker.RemoteImage` per reference; the engine pulls it once and
+ *   keeps it (`keepLocally`: `pulumi destroy` or an upgrade never deletes an image a container
+ *   may still use).
+ * - air-gap (`airgap.imagesDir`): a remote command runs `load-images.sh`, which `docker load`s
+ *   every missing image from `<imagesDir>/<name>.tar` (see image-refs.ts) and never pulls. The
+ *   `RemoteImage` resources are then declared after that command: the provider finds each image
+ *   locally and pulls nothing, and containers still take `image` from a resource's `imageId`
+ *   (a plain name can cause perpetual replacements).
+ *
+ * Other components get an image with {@link Images.image} (any reference listed in `references`
+ * or `additionalReferences`), the helper image reference with {@link Images.helperImage}, and
+ * {@link Images.resources} to depend on.
+ */
+import type * as command from "@pulumi/command";
+import * as remote from "@pulumi/command/remote";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { loadScript, remoteInvocation, type Become } from "../shell";
+import {
+    checkTarballNames,
+    isImageReference,
+    referenceSlug,
+    replicatedImageReference,
+    type ReplicatedImageName,
+} from "./image-refs";
+
+export interface ImagesArgs {
+    /** Registry and path of the Replicated images, e.g. `quay.io/replicated`. */
+    readonly registry: string;
+    /** Release channel: tags are `<channel>-<version>`. */
+    readonly channel: string;
+    /** Replicated version. */
+    readonly version: string;
+    /** Replicated images this host needs (see `imagesForHost`). */
+    readonly names: readonly ReplicatedImageName[];
+    /** Reference of the helper image. Default: `<registry>/replicated-helper:<channel>-<version>`. */
+    readonly helperReference?: string;
+    /** Other references provided the same way (application images). Default: none. */
+    readonly additionalReferences?: readonly string[];
+    /** Air-gap mode: directory on the host holding `<name>.tar` files. Default: registry mode. */
+    readonly airgap?: { readonly imagesDir: string };
+    /** Docker provider of the host. */
+    readonly provider: docker.Provider;
+    /** SSH connection of the host, for the air-gap load command. */
+    readonly connection: command.types.input.remote.ConnectionArgs;
+    /** How the SSH user becomes root for the load command. */
+    readonly become: Become;
+}
+
+/** Images of one host, pulled or loaded. */
+export class Images extends pulumi.ComponentResource {
+    /** Reference → image resource. */
+    private readonly byReference: ReadonlyMap<string, docker.RemoteImage>;
+    /** References of the Replicated images, by name. */
+    public readonly references: Readonly<Partial<Record<ReplicatedImageName, string>>>;
+    /** The helper image reference, resolved once the image is present (undefined when not needed). */
+    public readonly helperImage?: pulumi.Output<string>;
+    /** Every image resource and the load command: what users of the images depend on. */
+    public readonly resources: pulumi.Resource[];
+    /** The air-gap load command, in air-gap mode. */
+    public readonly loadCommand?: remote.Command;
+
+    constructor(name: string, args: ImagesArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("replicated:docker:Images", name, {}, opts);
+
+        const references: Partial<Record<ReplicatedImageName, string>> = {};
+        for (const image of args.names) {
+            references[image] =
+                image === "replicated-helper" && args.helperReference !== undefined
+                    ? args.helperReference
+                    : replicatedImageReference(args.registry, image, args.channel, args.version);
+        }
+        const additional = [...(args.additionalReferences ?? [])];
+        for (const reference of [...Object.values(references), ...additional]) {
+            if (!isImageReference(reference)) {
+                throw new Error(`Images ${name}: ${JSON.stringify(reference)} is not an image reference with a tag`);
+            }
+        }
+        const all = [...new Set([...Object.values(references), ...additional])];
+
+        const resources: pulumi.Resource[] = [];
+        let loadCommand: remote.Command | undefined;
+        if (args.airgap !== undefined) {
+            checkTarballNames(all);
+            const invocation = remoteInvocation(loadScript("load-images"), [args.airgap.imagesDir, ...all], args.become);
+            loadCommand = new remote.Command(
+                `${name}-load`,
+                {
+                    connection: args.connection,
+                    create: invocation.command,
+                    stdin: invocation.stdin,
+                    addPreviousOutputInEnv: false,
+                    logging: "stdoutAndStderr",
+                },
+                { parent: this },
+            );
+            resources.push(loadCommand);
+        }
+
+        const byReference = new Map<string, docker.RemoteImage>();
+        for (const reference of all) {
+            const imageName = (Object.entries(references).find(([, ref]) => ref === reference)?.[0] ?? `ref-${referenceSlug(reference)}`);
+            const image = new docker.RemoteImage(
+                `${name}-${imageName}`,
+                { name: reference, keepLocally: true },
+                { parent: this, provider: args.provider, ...(loadCommand ? { dependsOn: [loadCommand] } : {}) },
+            );
+            byReference.set(reference, image);
+            resources.push(image);
+        }
+
+        this.byReference = byReference;
+        this.references = Object.freeze(references);
+        this.resources = resources;
+        this.loadCommand = loadCommand;
+        const helper = references["replicated-helper"];
+        this.helperImage = helper !== undefined ? byReference.get(helper)?.name : undefined;
+
+        this.registerOutputs({ references: this.references, helperImage: this.helperImage });
+    }
+
+    /** The image id for `reference` (a Replicated image of this host or an additional reference). */
+    public image(reference: string): pulumi.Output<string> {
+        const image = this.byReference.get(reference);
+        if (image === undefined) {
+            throw new Error(
+                `image ${reference} is not provided on this host; known: ${[...this.byReference.keys()].join(", ")}. ` +
+                    "Fix: pass it in additionalReferences",
+            );
+        }
+        return image.imageId;
+    }
+
+    /** The image id of a Replicated image by name. */
+    public imageOf(name: ReplicatedImageName): pulumi.Output<string> {
+        const reference = this.references[name];
+        if (reference === undefined) {
+            throw new Error(`image ${name} is not needed on this host (role or sidecar settings)`);
+        }
+        return this.image(reference);
+    }
+}

@@ -1,0 +1,222 @@
+/**
+ * Pure: the five Replicated services as {@link ServiceDefinition}s: mounts, environment, ports,
+ * limits and healthchecks, following what the Replicated 2.x installer ran (README "Containers").
+ * {@link containerSpec} adds the hardening defaults; the components only wire the result.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import type { HostConfig, ReplicatedConfig } from "../config";
+import { isIPv6 } from "../shell";
+import { DOCKER_SOCKET, type BindMount, type PortBinding, type ServiceDefinition } from "./container-spec";
+
+/** Container names, fixed: the daemon and operators address each other by them and by port. */
+export const SERVICE_NAMES = Object.freeze({
+    daemon: "replicated",
+    ui: "replicated-ui",
+    operator: "replicated-operator",
+    statsd: "replicated-statsd",
+    premkit: "replicated-premkit",
+} as const);
+
+/** Daemon ports: 9874 registry, 9876 api, 9877 integration api, 9878 snapshots, 9879 operator endpoint (9875 reserved). */
+export const DAEMON_PORTS: readonly number[] = Object.freeze([9874, 9875, 9876, 9877, 9878, 9879]);
+/** Where operators reach the daemon. */
+export const OPERATOR_ENDPOINT_PORT = 9879;
+/** Admin console port inside the replicated-ui container (the host port is config `uiPort`). */
+export const UI_CONTAINER_PORT = 8800;
+/** premkit listens on 2080/2443 inside (moved off 80/443 to run without root); the host publishes 9880 -> 2443. */
+export const PREMKIT_HTTPS_PORT = 2443;
+export const PREMKIT_HOST_PORT = 9880;
+/** statsd receives metrics on 8125/udp; graphite's web port 2443 stays on the network. */
+export const STATSD_PORT = 8125;
+export const GRAPHITE_WEB_PORT = 2443;
+
+/** Host directories the services mount (created and owned by HostDirectories). */
+export const HOST_PATHS = Object.freeze({
+    daemonState: "/var/lib/replicated",
+    daemonRun: "/var/run/replicated",
+    operatorState: "/var/lib/replicated-operator",
+    operatorRun: "/var/run/replicated-operator",
+    statsdData: "/var/lib/replicated/statsd",
+    premkitData: "/var/lib/replicated/premkit",
+} as const);
+
+/**
+ * Default limits per service (MiB, CPU weight). The daemon and the operator do the real work;
+ * the console and the sidecars are small. CPU weights stay below Docker's default 1024, so
+ * application containers keep priority under contention, and are never exactly 1024 (CIS 5.12
+ * counts 1024 as "not set").
+ */
+export const SERVICE_LIMITS: Readonly<Record<string, { memoryMb: number; cpuShares: number }>> = Object.freeze({
+    replicated: { memoryMb: 2048, cpuShares: 768 },
+    "replicated-ui": { memoryMb: 512, cpuShares: 512 },
+    "replicated-operator": { memoryMb: 1024, cpuShares: 768 },
+    "replicated-statsd": { memoryMb: 512, cpuShares: 256 },
+    "replicated-premkit": { memoryMb: 256, cpuShares: 256 },
+});
+
+/** What the service definitions need to know about the host and the stack (all validated config). */
+export interface ServiceSettings {
+    /** This host's name (NODENAME). */
+    readonly hostName: string;
+    /** This host's private address: LOCAL_ADDRESS / PRIVATE_ADDRESS, and where ports bind. */
+    readonly privateAddress: string;
+    /** The primary's private address: where operators reach the daemon. */
+    readonly primaryAddress: string;
+    /** Private addresses of every host, for NO_PROXY. */
+    readonly clusterAddresses: readonly string[];
+    /** Release channel (RELEASE_CHANNEL). */
+    readonly channel: string;
+    /** LOG_LEVEL of every service. */
+    readonly logLevel: string;
+    /** HTTP proxy for the daemon and operators. Default: none. */
+    readonly httpProxy?: string;
+    /** Air-gapped install: the daemon gets AIRGAP=true. */
+    readonly airgap: boolean;
+    /** Host port of the admin console. */
+    readonly uiPort: number;
+    /** Address the admin console binds to. */
+    readonly uiBindAddress: string;
+    /** Shared daemon token (secret). */
+    readonly daemonToken: pulumi.Input<string>;
+}
+
+/** `host:port`, with brackets around an IPv6 address. */
+export function hostPort(address: string, port: number): string {
+    return isIPv6(address) ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/** A TCP connect probe with busybox/netcat `nc`, the common denominator of the service images. */
+function tcpProbe(address: string, port: number): string {
+    return `nc -w 3 ${address} ${port} </dev/null >/dev/null 2>&1`;
+}
+
+function proxyEnv(settings: ServiceSettings): Record<string, string> {
+    if (settings.httpProxy === undefined) {
+        return {};
+    }
+    const noProxy = [...new Set(["127.0.0.1", "localhost", ...settings.clusterAddresses])];
+    return { HTTP_PROXY: settings.httpProxy, NO_PROXY: noProxy.join(",") };
+}
+
+const ro = (source: string, target: string): BindMount => ({ source, target, readOnly: true });
+const rw = (source: string, path: string): BindMount => ({ source, target: path, readOnly: false });
+
+/**
+ * Host views the daemon and the operator read, read-only (CIS 5.6 allows read-only): the Docker
+ * socket (mounted read-only, which does not stop connect(): it only prevents replacing the
+ * socket file) and the host's /proc and /etc for host facts.
+ */
+function hostViews(): BindMount[] {
+    return [ro(DOCKER_SOCKET, "/host/var/run/docker.sock"), ro("/proc", "/host/proc"), ro("/etc", "/host/etc")];
+}
+
+/**
+ * The host's os-release for the daemon, as the original installer mounted it. On most
+ * distributions /etc/os-release is a symlink to ../usr/lib/os-release, which dangles inside the
+ * /host/etc view; Docker resolves the source and runc places the file where the symlink points,
+ * so /host/etc/os-release reads the host's distribution.
+ */
+const OS_RELEASE = ro("/etc/os-release", "/host/etc/os-release");
+
+/** The daemon (primary only). Owns /var/lib/replicated; shares /var/run/replicated with the console. */
+export function daemonService(settings: ServiceSettings): ServiceDefinition {
+    return {
+        name: SERVICE_NAMES.daemon,
+        mounts: [rw(HOST_PATHS.daemonState, HOST_PATHS.daemonState), rw(HOST_PATHS.daemonRun, HOST_PATHS.daemonRun), ...hostViews(), OS_RELEASE],
+        env: {
+            LOCAL_ADDRESS: settings.privateAddress,
+            RELEASE_CHANNEL: settings.channel,
+            LOG_LEVEL: settings.logLevel,
+            NODENAME: settings.hostName,
+            ...(settings.airgap ? { AIRGAP: "true" } : {}),
+            ...proxyEnv(settings),
+        },
+        secretEnv: { DAEMON_TOKEN: settings.daemonToken },
+        ports: DAEMON_PORTS.map(
+            (port): PortBinding => ({ internal: port, external: port, ip: settings.privateAddress, protocol: "tcp" }),
+        ),
+        ...SERVICE_LIMITS[SERVICE_NAMES.daemon],
+        healthcheck: tcpProbe("127.0.0.1", OPERATOR_ENDPOINT_PORT),
+    };
+}
+
+/** The admin console (primary only): only /var/run/replicated, where the daemon's CLI socket lives. */
+export function adminConsoleService(settings: ServiceSettings): ServiceDefinition {
+    return {
+        name: SERVICE_NAMES.ui,
+        mounts: [rw(HOST_PATHS.daemonRun, HOST_PATHS.daemonRun)],
+        env: { LOG_LEVEL: settings.logLevel },
+        ports: [{ internal: UI_CONTAINER_PORT, external: settings.uiPort, ip: settings.uiBindAddress, protocol: "tcp" }],
+        ...SERVICE_LIMITS[SERVICE_NAMES.ui],
+        healthcheck: tcpProbe("127.0.0.1", UI_CONTAINER_PORT),
+    };
+}
+
+/**
+ * The operator: on every host; on the primary it is the local operator (TAGS=local). It reaches
+ * the daemon at the primary's private address, port 9879, with the shared token. No ports.
+ */
+export function operatorService(settings: ServiceSettings, options: { local: boolean }): ServiceDefinition {
+    return {
+        name: SERVICE_NAMES.operator,
+        mounts: [rw(HOST_PATHS.operatorState, HOST_PATHS.operatorState), rw(HOST_PATHS.operatorRun, HOST_PATHS.operatorRun), ...hostViews()],
+        env: {
+            DAEMON_ENDPOINT: hostPort(settings.primaryAddress, OPERATOR_ENDPOINT_PORT),
+            PRIVATE_ADDRESS: settings.privateAddress,
+            NODENAME: settings.hostName,
+            LOG_LEVEL: settings.logLevel,
+            ...(options.local ? { TAGS: "local" } : {}),
+            ...proxyEnv(settings),
+        },
+        secretEnv: { DAEMON_TOKEN: settings.daemonToken },
+        ports: [],
+        ...SERVICE_LIMITS[SERVICE_NAMES.operator],
+        // Healthy means: the daemon endpoint answers from here.
+        healthcheck: tcpProbe(settings.primaryAddress, OPERATOR_ENDPOINT_PORT),
+    };
+}
+
+/** statsd + graphite (primary, switchable). Data under /var/lib/replicated/statsd. */
+export function statsdService(settings: ServiceSettings): ServiceDefinition {
+    return {
+        name: SERVICE_NAMES.statsd,
+        mounts: [rw(HOST_PATHS.statsdData, "/data")],
+        env: {},
+        ports: [{ internal: STATSD_PORT, external: STATSD_PORT, ip: settings.privateAddress, protocol: "udp" }],
+        ...SERVICE_LIMITS[SERVICE_NAMES.statsd],
+        healthcheck: tcpProbe("127.0.0.1", GRAPHITE_WEB_PORT),
+    };
+}
+
+/** premkit reverse proxy (primary, switchable): host 9880 -> 2443, data in /data. */
+export function premkitService(settings: ServiceSettings): ServiceDefinition {
+    return {
+        name: SERVICE_NAMES.premkit,
+        mounts: [rw(HOST_PATHS.premkitData, "/data")],
+        env: {},
+        ports: [{ internal: PREMKIT_HTTPS_PORT, external: PREMKIT_HOST_PORT, ip: settings.privateAddress, protocol: "tcp" }],
+        ...SERVICE_LIMITS[SERVICE_NAMES.premkit],
+        healthcheck: tcpProbe("127.0.0.1", PREMKIT_HTTPS_PORT),
+    };
+}
+
+/** Pure: the {@link ServiceSettings} of `host` from the validated stack config. */
+export function serviceSettingsFor(
+    config: Pick<ReplicatedConfig, "hosts" | "primary" | "channel" | "logLevel" | "httpProxy" | "airgap" | "uiPort" | "uiBindAddress">,
+    host: Pick<HostConfig, "name" | "privateAddress">,
+    daemonToken: pulumi.Input<string>,
+): ServiceSettings {
+    return {
+        hostName: host.name,
+        privateAddress: host.privateAddress,
+        primaryAddress: config.primary.privateAddress,
+        clusterAddresses: config.hosts.map((h) => h.privateAddress),
+        channel: config.channel,
+        logLevel: config.logLevel,
+        ...(config.httpProxy !== undefined ? { httpProxy: config.httpProxy } : {}),
+        airgap: config.airgap !== undefined,
+        uiPort: config.uiPort,
+        uiBindAddress: config.uiBindAddress,
+        daemonToken,
+    };
+}

@@ -1,0 +1,110 @@
+/**
+ * The directories Replicated writes on one host (`components/scripts/directories.sh`), owned by
+ * the service uid and the docker group, plus the tmpfiles.d entry that recreates the runtime
+ * directories under /run at boot.
+ */
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import type { HostConfig, SshKeyConfig } from "../config";
+import { MAX_ID, loadScript, remoteInvocation } from "../shell";
+import { hostConnection } from "./connection";
+
+/** What runs on a host: the primary runs the daemon, UI, sidecars and a local operator. */
+export type HostRole = "primary" | "operator";
+
+/**
+ * Mode of every directory: the services all run as the owner uid, so the owner bits are what
+ * they use; the docker group may read (its members are root-equivalent anyway); others get nothing.
+ */
+export const DIRECTORY_MODE = "0750";
+
+/** Where the tmpfiles.d entry lives. */
+export const TMPFILES_CONF = "/etc/tmpfiles.d/replicated.conf";
+
+/**
+ * The directories directories.sh ensures for a role, parents first. Every host gets the service
+ * account's home (where on-demand operations write) and the operator's directories; only the
+ * primary gets the daemon's state and runtime directories.
+ */
+export function directoryPaths(role: HostRole): string[] {
+    const everyHost = ["/var/lib/replicated", "/var/lib/replicated/support-bundles", "/var/lib/replicated/tmp"];
+    const primaryOnly = [
+        "/var/lib/replicated/db",
+        "/var/lib/replicated/statsd",
+        "/var/lib/replicated/premkit",
+        "/var/lib/replicated/snapshots",
+        "/var/run/replicated",
+    ];
+    const operator = ["/var/lib/replicated-operator", "/var/run/replicated-operator"];
+    return role === "primary" ? [...everyHost, ...primaryOnly, ...operator] : [...everyHost, ...operator];
+}
+
+/** The tmpfiles.d lines directories.sh writes for a role (paths under /run, numeric ids). */
+export function tmpfilesLines(role: HostRole, uid: number, gid: number): string[] {
+    const runtime = role === "primary" ? ["/run/replicated", "/run/replicated-operator"] : ["/run/replicated-operator"];
+    return runtime.map((dir) => `d ${dir} ${DIRECTORY_MODE} ${uid} ${gid} -`);
+}
+
+/**
+ * Positional arguments of directories.sh: `<uid> <gid> <role>`. uid 0 is legacy root mode; the
+ * gid is the docker gid and never 0. Throws on ids outside that range.
+ */
+export function directoriesScriptArgs(uid: number, gid: number, role: HostRole): string[] {
+    if (!Number.isInteger(uid) || uid < 0 || uid > MAX_ID) {
+        throw new Error(`HostDirectories: invalid uid ${String(uid)}: it must be an integer from 0 to ${MAX_ID}`);
+    }
+    if (!Number.isInteger(gid) || gid < 1 || gid > MAX_ID) {
+        throw new Error(`HostDirectories: invalid gid ${String(gid)}: it must be the docker gid, an integer from 1 to ${MAX_ID}`);
+    }
+    if (role !== "primary" && role !== "operator") {
+        throw new Error(`HostDirectories: invalid role ${JSON.stringify(role)}: it must be "primary" or "operator"`);
+    }
+    return [String(uid), String(gid), role];
+}
+
+export interface HostDirectoriesArgs {
+    /** The host; its `role` decides which directories exist. */
+    readonly host: HostConfig;
+    /** SSH key for the connection (a secret). */
+    readonly ssh: SshKeyConfig;
+    /** Owner uid: the service uid (from ServiceAccount), or 0 in legacy root mode. No default. */
+    readonly uid: pulumi.Input<number>;
+    /** Group: the docker gid (from ServiceAccount). No default. */
+    readonly gid: pulumi.Input<number>;
+}
+
+/**
+ * Ensures Replicated's directories (see {@link directoryPaths}) with owner `uid:gid` and mode
+ * {@link DIRECTORY_MODE}, non-recursively, and {@link TMPFILES_CONF}, applied at once where
+ * systemd-tmpfiles exists. `pulumi destroy` deletes nothing on the host.
+ */
+export class HostDirectories extends pulumi.ComponentResource {
+    /** The directories this host gets. */
+    public readonly paths: string[];
+    /** The remote command that ran directories.sh. */
+    public readonly command: command.remote.Command;
+
+    constructor(name: string, args: HostDirectoriesArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("replicated:host:HostDirectories", name, {}, opts);
+        const role = args.host.role;
+        this.paths = directoryPaths(role);
+        const script = loadScript("directories");
+        const invocation = pulumi
+            .all([args.uid, args.gid])
+            .apply(([uid, gid]) => remoteInvocation(script, directoriesScriptArgs(uid, gid, role), args.host.become));
+
+        this.command = new command.remote.Command(
+            `${name}-directories`,
+            {
+                connection: hostConnection(args.host, args.ssh),
+                create: invocation.apply((inv) => inv.command),
+                stdin: script,
+                addPreviousOutputInEnv: false,
+                logging: "stdoutAndStderr",
+            },
+            { parent: this },
+        );
+
+        this.registerOutputs({ paths: this.paths });
+    }
+}

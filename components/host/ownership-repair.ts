@@ -1,0 +1,105 @@
+/**
+ * Safe recursive ownership repair of Replicated's own trees on one host
+ * (`components/scripts/repair-ownership.sh`). On a fresh host it changes nothing; on a host
+ * leaving legacy root mode it re-owns the existing data to the service account.
+ */
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import type { HostConfig, SshKeyConfig } from "../config";
+import { MAX_ID, loadScript, parseSummaryLine, remoteInvocation } from "../shell";
+import { hostConnection } from "./connection";
+
+/** The trees repaired, each where it exists. Fixed in the script: no path comes from config. */
+export const OWNED_TREES: readonly string[] = Object.freeze([
+    "/var/lib/replicated",
+    "/var/run/replicated",
+    "/var/lib/replicated-operator",
+    "/var/run/replicated-operator",
+]);
+
+/** The one-line JSON summary repair-ownership.sh prints. */
+export interface RepairSummary {
+    /** Paths re-owned. */
+    readonly changed: number;
+    /** Multiply-linked files left alone because a link lies outside the trees. */
+    readonly skipped: number;
+    /** Trees that existed. */
+    readonly trees: number;
+    /** Mount points inside the trees, left alone with everything below them. */
+    readonly mountsLeftAlone: number;
+}
+
+/** Positional arguments of repair-ownership.sh: `<uid> <gid>`, both at least 1 (never root). */
+export function repairScriptArgs(uid: number, gid: number): string[] {
+    for (const [what, id] of [
+        ["uid", uid],
+        ["gid", gid],
+    ] as const) {
+        if (!Number.isInteger(id) || id < 1 || id > MAX_ID) {
+            throw new Error(`OwnershipRepair: invalid ${what} ${String(id)}: it must be an integer from 1 to ${MAX_ID} (the repair never re-owns to root)`);
+        }
+    }
+    return [String(uid), String(gid)];
+}
+
+/** Parse repair-ownership.sh's summary line. */
+export function parseRepairSummary(stdout: string): RepairSummary {
+    const summary = parseSummaryLine(stdout);
+    const count = (key: string): number => {
+        const value = summary[key];
+        if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
+            throw new Error(`repair summary: "${key}" must be a non-negative integer, got ${JSON.stringify(value)}`);
+        }
+        return value;
+    };
+    return { changed: count("changed"), skipped: count("skipped"), trees: count("trees"), mountsLeftAlone: count("mountsLeftAlone") };
+}
+
+export interface OwnershipRepairArgs {
+    /** The host. */
+    readonly host: HostConfig;
+    /** SSH key for the connection (a secret). */
+    readonly ssh: SshKeyConfig;
+    /** Target owner: the service uid (from ServiceAccount; never 0). No default. */
+    readonly uid: pulumi.Input<number>;
+    /** Target group: the docker gid (from ServiceAccount). No default. */
+    readonly gid: pulumi.Input<number>;
+}
+
+/**
+ * Re-owns {@link OWNED_TREES} to `uid:gid`, touching only mismatches, never following symlinks,
+ * never entering another file system or a mount point, and skipping multiply-linked files with a
+ * link outside the trees. It runs when created (a fresh host, or the switch from `runAs: root`)
+ * and again only when uid or gid change; `pulumi destroy` deletes nothing on the host.
+ */
+export class OwnershipRepair extends pulumi.ComponentResource {
+    /** The remote command that ran repair-ownership.sh. */
+    public readonly command: command.remote.Command;
+    /** What the run did (counts), parsed from its summary line. */
+    public readonly summary: pulumi.Output<RepairSummary>;
+
+    constructor(name: string, args: OwnershipRepairArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("replicated:host:OwnershipRepair", name, {}, opts);
+        const script = loadScript("repair-ownership");
+        const invocation = pulumi
+            .all([args.uid, args.gid])
+            .apply(([uid, gid]) => remoteInvocation(script, repairScriptArgs(uid, gid), args.host.become));
+
+        this.command = new command.remote.Command(
+            `${name}-ownership`,
+            {
+                connection: hostConnection(args.host, args.ssh),
+                create: invocation.apply((inv) => inv.command),
+                stdin: script,
+                addPreviousOutputInEnv: false,
+                // Paths of skipped files are printed on stderr; they are the operator's own data.
+                logging: "stdoutAndStderr",
+            },
+            // The component's dependsOn (the directories) must hold for the command itself.
+            { parent: this, dependsOn: opts?.dependsOn },
+        );
+        this.summary = this.command.stdout.apply(parseRepairSummary);
+
+        this.registerOutputs({ summary: this.summary });
+    }
+}

@@ -1,0 +1,134 @@
+/**
+ * The Replicated service account on one host (`components/scripts/account.sh`), or in legacy
+ * root mode only the docker group lookup. Either way the component exposes the ids every later
+ * resource of the host needs: the uid the services run as and the docker gid.
+ */
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import type { HostConfig, SshKeyConfig } from "../config";
+import { MAX_ID, isValidAccountName, loadScript, parseSummaryLine, remoteInvocation } from "../shell";
+import { hostConnection } from "./connection";
+
+/** Who the Replicated services run as: the service account (2.5.0+) or root (legacy installs). */
+export type RunAs = "replicated" | "root";
+
+/** The one-line JSON summary account.sh prints. */
+export interface AccountSummary {
+    /** The account the services run as (`root` in legacy mode). */
+    readonly user: string;
+    /** Its uid (0 in legacy mode). */
+    readonly uid: number;
+    /** Its primary gid (the docker gid for an account this program created; 0 in legacy mode). */
+    readonly gid: number;
+    /** gid of the docker socket's group (never 0). */
+    readonly dockerGid: number;
+    /** How many changes the run made (0 on a converged host). */
+    readonly changed: number;
+}
+
+/**
+ * Positional arguments of account.sh: `<mode> <user name> <uid or "">`. Legacy root mode always
+ * passes `root root ""`, so the serviceUser settings cannot alter that command.
+ * Throws on a name or uid that config validation should already have refused.
+ */
+export function accountScriptArgs(runAs: RunAs, userName: string, uid?: number): string[] {
+    if (runAs === "root") {
+        return ["root", "root", ""];
+    }
+    if (!isValidAccountName(userName)) {
+        throw new Error(`ServiceAccount: invalid userName ${JSON.stringify(userName)}: it must match ^[a-z_][a-z0-9_-]{0,30}$`);
+    }
+    if (uid !== undefined && (!Number.isInteger(uid) || uid < 1 || uid > MAX_ID)) {
+        throw new Error(`ServiceAccount: invalid uid ${String(uid)}: it must be an integer from 1 to ${MAX_ID}`);
+    }
+    return ["replicated", userName, uid === undefined ? "" : String(uid)];
+}
+
+function idField(summary: Record<string, unknown>, key: string, min: number): number {
+    const value = summary[key];
+    if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > MAX_ID) {
+        throw new Error(`account summary: "${key}" must be an integer from ${min} to ${MAX_ID}, got ${JSON.stringify(value)}`);
+    }
+    return value;
+}
+
+/** Parse and check account.sh's summary line. A docker gid of 0 is refused here too. */
+export function parseAccountSummary(stdout: string): AccountSummary {
+    const summary = parseSummaryLine(stdout);
+    if (typeof summary.user !== "string" || summary.user === "") {
+        throw new Error(`account summary: "user" must be a non-empty string, got ${JSON.stringify(summary.user)}`);
+    }
+    return {
+        user: summary.user,
+        uid: idField(summary, "uid", 0),
+        gid: idField(summary, "gid", 0),
+        dockerGid: idField(summary, "dockerGid", 1),
+        changed: idField(summary, "changed", 0),
+    };
+}
+
+export interface ServiceAccountArgs {
+    /** The host (address, SSH user, become, pinned host key). */
+    readonly host: HostConfig;
+    /** SSH key for the connection (a secret). */
+    readonly ssh: SshKeyConfig;
+    /** `replicated` ensures the account; `root` (legacy) creates nothing. Default: `replicated`. */
+    readonly runAs?: RunAs;
+    /** Service account name. Default: `replicated`. Ignored in root mode. */
+    readonly userName?: string;
+    /**
+     * uid to create the account with, and to require of an existing one. Default: none (useradd
+     * picks a system uid; an existing account is reused with its uid). Ignored in root mode.
+     */
+    readonly uid?: number;
+}
+
+/**
+ * Ensures the service account (`useradd --system`, primary group = the docker gid, also a
+ * supplementary member of it) or, with `runAs: root`, only reads the docker gid. The command is
+ * named `<name>-account`, or `<name>-docker-group` in root mode, so switching to the service
+ * account shows up in a preview as a new command. `pulumi destroy` deletes nothing on the host.
+ */
+export class ServiceAccount extends pulumi.ComponentResource {
+    /** uid the services run as (0 in root mode). */
+    public readonly uid: pulumi.Output<number>;
+    /** Primary gid of that account (0 in root mode). */
+    public readonly gid: pulumi.Output<number>;
+    /** gid of the docker group / socket (never 0). */
+    public readonly dockerGid: pulumi.Output<number>;
+    /** The account name (`root` in root mode). */
+    public readonly userName: pulumi.Output<string>;
+    /** The remote command that ran account.sh. */
+    public readonly command: command.remote.Command;
+
+    constructor(name: string, args: ServiceAccountArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("replicated:host:ServiceAccount", name, {}, opts);
+        const runAs = args.runAs ?? "replicated";
+        const invocation = remoteInvocation(
+            loadScript("account"),
+            accountScriptArgs(runAs, args.userName ?? "replicated", args.uid),
+            args.host.become,
+        );
+
+        this.command = new command.remote.Command(
+            `${name}-${runAs === "root" ? "docker-group" : "account"}`,
+            {
+                connection: hostConnection(args.host, args.ssh),
+                create: invocation.command,
+                stdin: invocation.stdin,
+                // The previous run's output in the environment would be noise at best.
+                addPreviousOutputInEnv: false,
+                logging: "stdoutAndStderr",
+            },
+            { parent: this },
+        );
+
+        const summary = this.command.stdout.apply(parseAccountSummary);
+        this.uid = summary.apply((s) => s.uid);
+        this.gid = summary.apply((s) => s.gid);
+        this.dockerGid = summary.apply((s) => s.dockerGid);
+        this.userName = summary.apply((s) => s.user);
+
+        this.registerOutputs({ uid: this.uid, gid: this.gid, dockerGid: this.dockerGid, userName: this.userName });
+    }
+}

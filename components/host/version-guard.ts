@@ -1,0 +1,152 @@
+/**
+ * The version guard of one host (`components/scripts/version-guard.sh`): before any image is
+ * loaded or any container replaced, it compares the configured Replicated version with the one
+ * recorded on the host, refuses a downgrade unless `replicated:allowDowngrade` is set, and then
+ * records the new version. Its command holds the version, so an upgrade re-runs it (an update of
+ * the command, never a replacement), while the account and directory commands stay as they are.
+ */
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import type { HostConfig, SshKeyConfig } from "../config";
+import { loadScript, parseSummaryLine, remoteInvocation } from "../shell";
+import { hostConnection } from "./connection";
+
+/** Where the guard keeps the deployed version on each host (root-owned, outside the service trees). */
+export const VERSION_RECORD = "/var/lib/replicated-deploy/version";
+
+/** `<major>.<minor>.<patch>`, numbers without leading zeros (the script accepts the same). */
+const VERSION_PATTERN = /^(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})$/;
+/** Release channel names, as config validation accepts them. */
+const CHANNEL_PATTERN = /^[a-z0-9][a-z0-9-]{0,30}$/;
+
+/** What the guard found, relative to what was deployed before. */
+export type VersionDirection = "install" | "same" | "upgrade" | "downgrade" | "channel";
+
+/** The one-line JSON summary version-guard.sh prints. */
+export interface VersionGuardSummary {
+    /** Version deployed before (null on a new install). */
+    readonly previous: string | null;
+    /** Its channel, when known. */
+    readonly previousChannel: string | null;
+    /** Where `previous` came from: the record, the running containers' image tags, or nowhere. */
+    readonly previousSource: "record" | "containers" | "none";
+    /** The version now recorded. */
+    readonly version: string;
+    /** The channel now recorded. */
+    readonly channel: string;
+    readonly direction: VersionDirection;
+    /** 1 when the record was written, 0 when it already said this version and channel. */
+    readonly changed: number;
+}
+
+/** True for `2.53.2`-style versions the guard can compare. */
+export function isComparableVersion(version: string): boolean {
+    return VERSION_PATTERN.test(version);
+}
+
+/**
+ * Semantic comparison of two `<major>.<minor>.<patch>` versions: negative when `a` is older than
+ * `b`, 0 when equal, positive when newer (the script's `compare_versions` in TypeScript).
+ */
+export function compareVersions(a: string, b: string): number {
+    for (const version of [a, b]) {
+        if (!isComparableVersion(version)) {
+            throw new Error(`invalid version ${JSON.stringify(version)}: it must be <major>.<minor>.<patch>, e.g. 2.53.2`);
+        }
+    }
+    const left = a.split(".").map(Number);
+    const right = b.split(".").map(Number);
+    for (let index = 0; index < 3; index++) {
+        if (left[index] !== right[index]) {
+            return Math.sign(left[index] - right[index]);
+        }
+    }
+    return 0;
+}
+
+/**
+ * Positional arguments of version-guard.sh: `<version> <channel> <true|false>`. Throws on a
+ * version or channel that config validation should already have refused.
+ */
+export function versionGuardScriptArgs(version: string, channel: string, allowDowngrade: boolean): string[] {
+    if (!isComparableVersion(version)) {
+        throw new Error(`VersionGuard: invalid version ${JSON.stringify(version)}: it must be <major>.<minor>.<patch>, e.g. 2.53.2`);
+    }
+    if (!CHANNEL_PATTERN.test(channel)) {
+        throw new Error(`VersionGuard: invalid channel ${JSON.stringify(channel)}: it must match ${CHANNEL_PATTERN.source}`);
+    }
+    return [version, channel, allowDowngrade ? "true" : "false"];
+}
+
+const DIRECTIONS: readonly VersionDirection[] = ["install", "same", "upgrade", "downgrade", "channel"];
+
+/** Parse and check version-guard.sh's summary line. */
+export function parseVersionGuardSummary(stdout: string): VersionGuardSummary {
+    const summary = parseSummaryLine(stdout);
+    const fail = (key: string, expected: string): never => {
+        throw new Error(`version guard summary: "${key}" must be ${expected}, got ${JSON.stringify(summary[key])}`);
+    };
+    const version = typeof summary.version === "string" && isComparableVersion(summary.version) ? summary.version : fail("version", "a version");
+    const channel = typeof summary.channel === "string" && CHANNEL_PATTERN.test(summary.channel) ? summary.channel : fail("channel", "a channel name");
+    const previous =
+        summary.previous === null || (typeof summary.previous === "string" && isComparableVersion(summary.previous))
+            ? summary.previous
+            : fail("previous", "a version or null");
+    const previousChannel =
+        summary.previousChannel === null || typeof summary.previousChannel === "string" ? summary.previousChannel : fail("previousChannel", "a string or null");
+    const previousSource = ["record", "containers", "none"].includes(summary.previousSource as string)
+        ? (summary.previousSource as VersionGuardSummary["previousSource"])
+        : fail("previousSource", '"record", "containers" or "none"');
+    const direction = DIRECTIONS.includes(summary.direction as VersionDirection) ? (summary.direction as VersionDirection) : fail("direction", DIRECTIONS.join(", "));
+    const changed = summary.changed === 0 || summary.changed === 1 ? summary.changed : fail("changed", "0 or 1");
+    return { previous, previousChannel, previousSource, version, channel, direction, changed };
+}
+
+export interface VersionGuardArgs {
+    /** The host. */
+    readonly host: HostConfig;
+    /** SSH key for the connection (a secret). */
+    readonly ssh: SshKeyConfig;
+    /** The Replicated version this run deploys (`replicated:version`). No default. */
+    readonly version: string;
+    /** Its release channel (`replicated:channel`). No default. */
+    readonly channel: string;
+    /** Accept a version older than the recorded one (`replicated:allowDowngrade`). Default: false. */
+    readonly allowDowngrade?: boolean;
+}
+
+/**
+ * Checks and records the Replicated version on one host (see the module comment). Depend on
+ * {@link VersionGuard.command} so that nothing version-specific runs before it passed.
+ * `pulumi destroy` deletes nothing on the host (the record stays).
+ */
+export class VersionGuard extends pulumi.ComponentResource {
+    /** The remote command that ran version-guard.sh. */
+    public readonly command: command.remote.Command;
+    /** What the run found and recorded, parsed from its summary line. */
+    public readonly summary: pulumi.Output<VersionGuardSummary>;
+
+    constructor(name: string, args: VersionGuardArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("replicated:host:VersionGuard", name, {}, opts);
+        const invocation = remoteInvocation(
+            loadScript("version-guard"),
+            versionGuardScriptArgs(args.version, args.channel, args.allowDowngrade ?? false),
+            args.host.become,
+        );
+
+        this.command = new command.remote.Command(
+            `${name}-version-guard`,
+            {
+                connection: hostConnection(args.host, args.ssh),
+                create: invocation.command,
+                stdin: invocation.stdin,
+                addPreviousOutputInEnv: false,
+                logging: "stdoutAndStderr",
+            },
+            { parent: this },
+        );
+        this.summary = this.command.stdout.apply(parseVersionGuardSummary);
+
+        this.registerOutputs({ summary: this.summary });
+    }
+}

@@ -1,0 +1,155 @@
+/**
+ * One on-demand root operation on one host: a remote.Command that runs elevated-run (a
+ * short-lived, confined root helper container) once per request id.
+ */
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { parseSummaryLine, type Become } from "../shell";
+import {
+    DEFAULT_TIMEOUT_SECONDS,
+    operationArgs,
+    operationInvocation,
+    type OperationName,
+    type OperationRequest,
+    type PlannedOperation,
+    type VolumeItem,
+} from "./operation-spec";
+
+/** The operation and its request id; owner ids may come from other resources (the account). */
+export type ElevatedOperationRequest =
+    | {
+          readonly operation: "support-bundle";
+          /** Request id: a new id runs the operation once on the next `pulumi up`. */
+          readonly request: string;
+          /** Owner of the archive: the service uid. */
+          readonly ownerUid: pulumi.Input<number>;
+          /** Group of the archive: the docker gid. */
+          readonly ownerGid: pulumi.Input<number>;
+      }
+    | {
+          readonly operation: "volumes";
+          /** Request id: a new id runs the operation once on the next `pulumi up`. */
+          readonly request: string;
+          /** Allowed roots (`replicated:volumeRoots`); every volume must lie strictly below one. */
+          readonly roots: readonly string[];
+          /** Volume directories with owner, group and octal mode. */
+          readonly items: readonly VolumeItem[];
+      }
+    | {
+          readonly operation: "snapshot";
+          /** Request id: a new id runs the operation once on the next `pulumi up`. */
+          readonly request: string;
+          /** Directory that receives `<request>/`. */
+          readonly destination: string;
+          /** Owner of the copy. */
+          readonly ownerUid: pulumi.Input<number>;
+          /** Group of the copy. */
+          readonly ownerGid: pulumi.Input<number>;
+      };
+
+export interface ElevatedOperationArgs {
+    /** What to run. */
+    readonly request: ElevatedOperationRequest;
+    /** SSH connection of the host (see `hostConnection`). */
+    readonly connection: command.types.input.remote.ConnectionArgs;
+    /** How the SSH user becomes root: `"sudo"` (`sudo -n`) or `"none"` (logs in as root). */
+    readonly become: Become;
+    /** Stack name, written into every audit line. */
+    readonly stack: string;
+    /**
+     * Helper image present on the host (pulled or loaded by the images step), e.g.
+     * `quay.io/replicated/replicated-helper:stable-2.53.2`. Pass the images component's output
+     * so the run waits for the image.
+     */
+    readonly helperImage: pulumi.Input<string>;
+    /** Hard timeout of the container, seconds (1..3600). Default: 300. */
+    readonly timeoutSeconds?: number;
+    /** Resources that must exist first (directories, images). Default: none. */
+    readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/**
+ * Runs one elevated operation when its request id changes. The request id is both in
+ * `triggers` (a new id replaces the command, which runs it) and in the command's arguments; an
+ * unchanged id never runs again (and elevated-run refuses to repeat a request that succeeded,
+ * even if another input changes). There is no delete command: removing the request from the
+ * config, or `pulumi destroy`, deletes nothing on the host.
+ */
+export class ElevatedOperation extends pulumi.ComponentResource {
+    /** Which operation this is. */
+    public readonly operation: OperationName;
+    /** The request id. */
+    public readonly request: string;
+    /** The operation's one-line JSON summary, parsed (path, bytes, files, sha256, changed, ...). */
+    public readonly result: pulumi.Output<Record<string, unknown>>;
+    /** The command that ran it. */
+    public readonly command: command.remote.Command;
+
+    constructor(name: string, args: ElevatedOperationArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("replicated:ops:ElevatedOperation", name, {}, opts);
+        const timeoutSeconds = args.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
+        const op = args.request;
+
+        // Check every plain value now, so a bad request fails before anything is registered;
+        // owner ids and the image are checked again once they are known.
+        operationArgs(
+            op.operation === "volumes" ? op : { ...op, ownerUid: 0, ownerGid: 0 },
+            { stack: args.stack, helperImage: "placeholder/replicated-helper:check", timeoutSeconds },
+        );
+
+        const resolved: pulumi.Output<OperationRequest> =
+            op.operation === "volumes"
+                ? pulumi.output({ ...op, roots: [...op.roots], items: op.items.map((item) => ({ ...item })) })
+                : pulumi.all([op.ownerUid, op.ownerGid]).apply(([ownerUid, ownerGid]) => ({ ...op, ownerUid, ownerGid }));
+        const invocation = pulumi
+            .all([resolved, args.helperImage])
+            .apply(([request, helperImage]) =>
+                operationInvocation(request, { stack: args.stack, helperImage, timeoutSeconds }, args.become),
+            );
+
+        this.operation = op.operation;
+        this.request = op.request;
+        this.command = new command.remote.Command(
+            `${name}-run`,
+            {
+                connection: args.connection,
+                create: invocation.command,
+                stdin: invocation.stdin,
+                // A new request id replaces the command, which runs it once.
+                triggers: [op.operation, op.request],
+                addPreviousOutputInEnv: false,
+                // Summaries hold paths, sizes and checksums; redaction happens inside the container.
+                logging: "stdoutAndStderr",
+            },
+            { parent: this, dependsOn: args.dependsOn },
+        );
+        this.result = this.command.stdout.apply((stdout) => parseSummaryLine(stdout));
+
+        this.registerOutputs({ operation: this.operation, request: this.request, result: this.result });
+    }
+}
+
+/**
+ * The request of a planned operation, with owners left as `"service"` replaced by the service
+ * uid and the docker gid.
+ */
+export function requestFromPlan(
+    planned: PlannedOperation,
+    serviceUid: pulumi.Input<number>,
+    dockerGid: pulumi.Input<number>,
+): ElevatedOperationRequest {
+    switch (planned.operation) {
+        case "support-bundle":
+            return { operation: "support-bundle", request: planned.request, ownerUid: serviceUid, ownerGid: dockerGid };
+        case "volumes":
+            return planned;
+        case "snapshot":
+            return {
+                operation: "snapshot",
+                request: planned.request,
+                destination: planned.destination,
+                ownerUid: planned.owner === "service" ? serviceUid : planned.owner,
+                ownerGid: planned.group === "service" ? dockerGid : planned.group,
+            };
+    }
+}

@@ -1,0 +1,205 @@
+#!/bin/sh
+# replicated-script: account
+#
+# Ensures the Replicated service account, or in legacy root mode only reports the ids.
+#
+# Usage: sh -s -- <mode> <user name> <uid or empty>
+#   mode "replicated": a system user <user name> exists (nologin shell, locked password, home
+#     /var/lib/replicated, not created here), its primary group is the docker group and it is a
+#     member of the docker group. A pinned <uid> must match an existing user's uid: a uid is never
+#     changed.
+#   mode "root" (installs before 2.5.0): creates nothing, reports uid 0 and the docker gid.
+#
+# The docker gid is the group owner of the docker socket, else the gid of the "docker" group.
+# It is never 0: a host where it would be fails with the reason.
+#
+# Prints one JSON line last:
+#   {"user":"replicated","uid":1017,"gid":999,"dockerGid":999,"changed":0}
+set -eu
+umask 077
+
+readonly DOCKER_SOCKET=/var/run/docker.sock
+readonly SERVICE_HOME=/var/lib/replicated
+# Serialises concurrent runs on one host (two `pulumi up`, or an operator running by hand).
+readonly LOCK_FILE=/run/replicated-provision.lock
+readonly LOCK_WAIT_SECONDS=120
+
+changed=0
+
+die() {
+	printf 'replicated account: %s\n' "$*" >&2
+	exit 1
+}
+
+note() {
+	printf 'replicated account: %s\n' "$*" >&2
+}
+
+# --- arguments (validated again here: the script must be safe when run by hand) ---
+
+[ "$#" -eq 3 ] || die "usage: account.sh <replicated|root> <user name> <uid or empty> (got $# arguments)"
+mode=$1
+user_name=$2
+pinned_uid=$3
+
+case $mode in
+replicated | root) ;;
+*) die "mode must be \"replicated\" or \"root\", got \"$mode\"" ;;
+esac
+
+valid_name() {
+	case $1 in
+	'' | [!a-z_]* | *[!a-z0-9_-]*) return 1 ;;
+	esac
+	[ "${#1}" -le 31 ]
+}
+
+valid_id() {
+	case $1 in
+	'' | *[!0-9]* | 0?*) return 1 ;;
+	esac
+	[ "${#1}" -le 10 ] && [ "$1" -ge 1 ] && [ "$1" -le 2147483646 ]
+}
+
+if [ "$mode" = replicated ]; then
+	valid_name "$user_name" || die "invalid user name \"$user_name\": it must match ^[a-z_][a-z0-9_-]{0,30}\$"
+	if [ -n "$pinned_uid" ]; then
+		valid_id "$pinned_uid" || die "invalid uid \"$pinned_uid\": it must be an integer from 1 to 2147483646"
+	fi
+fi
+
+# --- docker gid ---
+
+# gid of the group owning the docker socket, or of the "docker" group; fails when neither gives
+# a non-root group. The socket wins over the group: it is what the containers actually open.
+docker_gid() {
+	socket_gid=""
+	if [ -S "$DOCKER_SOCKET" ]; then
+		socket_gid=$(stat -L -c %g -- "$DOCKER_SOCKET")
+	fi
+	group_gid=$(getent group docker | cut -d: -f3) || group_gid=""
+
+	if [ -n "$socket_gid" ] && [ "$socket_gid" != 0 ]; then
+		if [ -n "$group_gid" ] && [ "$group_gid" != "$socket_gid" ]; then
+			note "the docker group has gid $group_gid but $DOCKER_SOCKET belongs to gid $socket_gid; using the socket's gid $socket_gid"
+		fi
+		getent group "$socket_gid" >/dev/null ||
+			die "$DOCKER_SOCKET belongs to gid $socket_gid, which has no entry in the group database. Fix: create it (groupadd -g $socket_gid docker) or give the socket the docker group (set the group in dockerd's config and restart Docker), then re-run"
+		printf '%s\n' "$socket_gid"
+		return 0
+	fi
+	if [ "$socket_gid" = 0 ]; then
+		if [ -n "$group_gid" ] && [ "$group_gid" != 0 ]; then
+			die "$DOCKER_SOCKET belongs to group root (gid 0), not to the docker group (gid $group_gid): the group was probably created after Docker started. Fix: restart Docker (systemctl restart docker) so the socket gets the docker group, then re-run"
+		fi
+		die "no docker group: $DOCKER_SOCKET belongs to group root (gid 0) and there is no \"docker\" group. Refusing to run the service with gid 0. Fix: groupadd docker && systemctl restart docker, then re-run"
+	fi
+	if [ -n "$group_gid" ] && [ "$group_gid" != 0 ]; then
+		printf '%s\n' "$group_gid"
+		return 0
+	fi
+	die "no docker group: $DOCKER_SOCKET does not exist and there is no \"docker\" group (with a non-zero gid). Fix: install and start Docker (it creates the docker group), then re-run"
+}
+
+# --- lock ---
+
+# One provisioning run at a time per host. flock where util-linux has it; otherwise a mkdir
+# lock holding the owner's pid, taken over when that process is gone (a killed run).
+acquire_lock() {
+	if command -v flock >/dev/null 2>&1; then
+		exec 9>>"$LOCK_FILE"
+		flock -w "$LOCK_WAIT_SECONDS" 9 ||
+			die "another provisioning run still holds $LOCK_FILE after ${LOCK_WAIT_SECONDS}s. Fix: wait for it to finish, then re-run"
+		return 0
+	fi
+	lock_dir=$LOCK_FILE.d
+	waited=0
+	while ! mkdir -m 0700 -- "$lock_dir" 2>/dev/null; do
+		holder=$(cat -- "$lock_dir/pid" 2>/dev/null || true)
+		if [ -n "$holder" ] && ! kill -0 "$holder" 2>/dev/null; then
+			note "removing the stale lock $lock_dir of process $holder, which is gone"
+			rm -rf -- "$lock_dir"
+			continue
+		fi
+		[ "$waited" -lt "$LOCK_WAIT_SECONDS" ] ||
+			die "another provisioning run still holds $lock_dir after ${LOCK_WAIT_SECONDS}s. Fix: wait for it, or remove $lock_dir if no run is active, then re-run"
+		sleep 1
+		waited=$((waited + 1))
+	done
+	printf '%s\n' "$$" >"$lock_dir/pid"
+	trap 'rm -rf -- "$lock_dir"' EXIT
+	trap 'exit 130' INT TERM HUP
+}
+
+# --- account ---
+
+# First existing nologin shell; /bin/false where a distribution ships none.
+nologin_shell() {
+	for shell in /usr/sbin/nologin /sbin/nologin; do
+		if [ -x "$shell" ]; then
+			printf '%s\n' "$shell"
+			return 0
+		fi
+	done
+	printf '/bin/false\n'
+}
+
+ensure_user() {
+	entry=$(getent passwd "$user_name") || entry=""
+	if [ -n "$entry" ]; then
+		existing_uid=$(printf '%s\n' "$entry" | cut -d: -f3)
+		if [ -n "$pinned_uid" ] && [ "$existing_uid" != "$pinned_uid" ]; then
+			die "user \"$user_name\" already exists with uid $existing_uid, but serviceUser.uid is $pinned_uid. A uid is never changed here (files on disk keep the old number). Fix: set serviceUser.uid to $existing_uid (pulumi config set --path 'replicated:serviceUser.uid' $existing_uid), or renumber or remove the user by hand (usermod -u / userdel) and re-own its files, then re-run"
+		fi
+		if [ "$existing_uid" = 0 ]; then
+			die "user \"$user_name\" has uid 0 (root). Fix: choose another serviceUser.name for the service account"
+		fi
+		return 0
+	fi
+
+	if [ -n "$pinned_uid" ]; then
+		owner=$(getent passwd "$pinned_uid" | cut -d: -f1) || owner=""
+		if [ -n "$owner" ]; then
+			die "uid $pinned_uid (serviceUser.uid) already belongs to user \"$owner\", so \"$user_name\" cannot get it. Fix: choose a free uid for serviceUser.uid, or set serviceUser.name to \"$owner\" if that user is meant to be the service account"
+		fi
+		useradd --system --no-create-home --home-dir "$SERVICE_HOME" --shell "$(nologin_shell)" \
+			--gid "$dgid" --uid "$pinned_uid" -- "$user_name" ||
+			die "useradd failed for \"$user_name\" (uid $pinned_uid, gid $dgid); see the message above"
+	else
+		useradd --system --no-create-home --home-dir "$SERVICE_HOME" --shell "$(nologin_shell)" \
+			--gid "$dgid" -- "$user_name" ||
+			die "useradd failed for \"$user_name\" (gid $dgid); see the message above"
+	fi
+	note "created system user \"$user_name\""
+	changed=$((changed + 1))
+}
+
+# Supplementary membership too, as the original installer did: it survives a later change of
+# the primary group and shows in `getent group docker`.
+ensure_docker_membership() {
+	members=$(getent group "$dgid" | cut -d: -f4)
+	case ",$members," in
+	*",$user_name,"*) return 0 ;;
+	esac
+	usermod --append --groups "$dgid" -- "$user_name" ||
+		die "usermod failed to add \"$user_name\" to the group with gid $dgid; see the message above"
+	note "added \"$user_name\" to the group with gid $dgid"
+	changed=$((changed + 1))
+}
+
+# --- main ---
+
+if [ "$mode" = root ]; then
+	dgid=$(docker_gid)
+	printf '{"user":"root","uid":0,"gid":0,"dockerGid":%s,"changed":0}\n' "$dgid"
+	exit 0
+fi
+
+acquire_lock
+dgid=$(docker_gid)
+ensure_user
+ensure_docker_membership
+
+uid=$(id -u -- "$user_name")
+gid=$(id -g -- "$user_name")
+printf '{"user":"%s","uid":%s,"gid":%s,"dockerGid":%s,"changed":%s}\n' "$user_name" "$uid" "$gid" "$dgid" "$changed"

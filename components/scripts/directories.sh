@@ -1,0 +1,217 @@
+#!/bin/sh
+# replicated-script: directories
+#
+# Ensures the directories Replicated writes, owned <uid>:<gid> with mode 0750, and a tmpfiles.d
+# entry that recreates the runtime directories under /run (a tmpfs) at every boot.
+#
+# Usage: sh -s -- <uid> <gid> <role>
+#   uid   owner (the service uid; 0 in legacy root mode)
+#   gid   group (the docker gid; never 0)
+#   role  "primary": daemon, UI, sidecars and a local operator run here
+#         "operator": only the operator (and on-demand operations) run here
+#
+# Directories are created one level at a time (never mkdir -p, never recursive chown/chmod);
+# each is checked first and changed only when its owner or mode differs. A path that exists as
+# a file, a symbolic link or anything else but a directory fails the run, naming the path.
+# /etc/tmpfiles.d/replicated.conf is rewritten only when its content differs.
+#
+# Prints one JSON line last:
+#   {"changed":0,"uid":1017,"gid":999,"role":"primary","directories":10,"tmpfiles":"applied"}
+set -eu
+umask 077
+
+readonly DIR_MODE=750
+readonly TMPFILES_DIR=/etc/tmpfiles.d
+readonly TMPFILES_CONF=$TMPFILES_DIR/replicated.conf
+# Shared with account.sh: one provisioning run at a time per host.
+readonly LOCK_FILE=/run/replicated-provision.lock
+readonly LOCK_WAIT_SECONDS=120
+
+changed=0
+directories=0
+
+die() {
+	printf 'replicated directories: %s\n' "$*" >&2
+	exit 1
+}
+
+note() {
+	printf 'replicated directories: %s\n' "$*" >&2
+}
+
+# --- arguments (validated again here: the script must be safe when run by hand) ---
+
+[ "$#" -eq 3 ] || die "usage: directories.sh <uid> <gid> <primary|operator> (got $# arguments)"
+owner_uid=$1
+owner_gid=$2
+role=$3
+
+valid_id() {
+	case $1 in
+	'' | *[!0-9]* | 0?*) return 1 ;;
+	esac
+	[ "${#1}" -le 10 ] && [ "$1" -le 2147483646 ]
+}
+
+valid_id "$owner_uid" || die "invalid uid \"$owner_uid\": it must be an integer from 0 to 2147483646"
+valid_id "$owner_gid" || die "invalid gid \"$owner_gid\": it must be an integer from 1 to 2147483646"
+[ "$owner_gid" -ge 1 ] || die "refusing gid 0: the directories belong to the docker group, never to root's group"
+case $role in
+primary | operator) ;;
+*) die "role must be \"primary\" or \"operator\", got \"$role\"" ;;
+esac
+
+# --- lock ---
+
+acquire_lock() {
+	if command -v flock >/dev/null 2>&1; then
+		exec 9>>"$LOCK_FILE"
+		flock -w "$LOCK_WAIT_SECONDS" 9 ||
+			die "another provisioning run still holds $LOCK_FILE after ${LOCK_WAIT_SECONDS}s. Fix: wait for it to finish, then re-run"
+		return 0
+	fi
+	lock_dir=$LOCK_FILE.d
+	waited=0
+	while ! mkdir -m 0700 -- "$lock_dir" 2>/dev/null; do
+		holder=$(cat -- "$lock_dir/pid" 2>/dev/null || true)
+		if [ -n "$holder" ] && ! kill -0 "$holder" 2>/dev/null; then
+			note "removing the stale lock $lock_dir of process $holder, which is gone"
+			rm -rf -- "$lock_dir"
+			continue
+		fi
+		[ "$waited" -lt "$LOCK_WAIT_SECONDS" ] ||
+			die "another provisioning run still holds $lock_dir after ${LOCK_WAIT_SECONDS}s. Fix: wait for it, or remove $lock_dir if no run is active, then re-run"
+		sleep 1
+		waited=$((waited + 1))
+	done
+	printf '%s\n' "$$" >"$lock_dir/pid"
+	trap 'rm -rf -- "$lock_dir"' EXIT
+	trap 'exit 130' INT TERM HUP
+}
+
+# --- directories ---
+
+# Describe what sits at a path that should be a directory, for the error message.
+describe() {
+	if [ -L "$1" ]; then
+		printf 'a symbolic link to %s' "$(readlink -- "$1" || printf '?')"
+	else
+		stat -c %F -- "$1"
+	fi
+}
+
+# ensure_dir PATH: PATH is a real directory (not a link), owned owner_uid:owner_gid, mode DIR_MODE.
+# Its parent must already exist: the list below is ordered parents first.
+ensure_dir() {
+	path=$1
+	directories=$((directories + 1))
+	if [ -L "$path" ] || { [ -e "$path" ] && [ ! -d "$path" ]; }; then
+		die "$path exists but is $(describe "$path"), not a directory. Nothing was changed there. Fix: move it away (mv -- $path $path.orig), then re-run"
+	fi
+	did_change=0
+	was=absent
+	if [ ! -d "$path" ]; then
+		# mkdir -m is exact (umask does not apply); the owner follows below.
+		mkdir -m "$DIR_MODE" -- "$path" || die "cannot create $path; see the message above"
+		did_change=1
+	fi
+	# Checked again right before changing it: chown -h never follows a link that appeared meanwhile.
+	if [ -L "$path" ] || [ ! -d "$path" ]; then
+		die "$path was replaced by $(describe "$path") while being set up; nothing was changed there"
+	fi
+	current=$(stat -c '%u:%g %a' -- "$path")
+	if [ "$did_change" = 0 ]; then
+		was=$current
+	fi
+	if [ "${current% *}" != "$owner_uid:$owner_gid" ]; then
+		chown -h -- "$owner_uid:$owner_gid" "$path"
+		did_change=1
+	fi
+	if [ "${current#* }" != "$DIR_MODE" ]; then
+		chmod -- "$DIR_MODE" "$path"
+		did_change=1
+	fi
+	if [ "$did_change" = 1 ]; then
+		note "set $path to $owner_uid:$owner_gid mode 0$DIR_MODE (was: $was)"
+		changed=$((changed + 1))
+	fi
+}
+
+# The tmpfiles.d path of a runtime directory: /run/..., which /var/run links to on every current
+# distribution (systemd-tmpfiles warns about /var/run paths).
+runtime_path() {
+	if [ "$(stat -L -c %d:%i -- /var/run)" = "$(stat -L -c %d:%i -- /run)" ]; then
+		printf '/run/%s\n' "$1"
+	else
+		printf '/var/run/%s\n' "$1"
+	fi
+}
+
+tmpfiles_content() {
+	printf '# Written by Replicated provisioning (directories.sh); edits are overwritten.\n'
+	printf '# /run is a tmpfs: recreate the runtime directories at boot with their owner and mode.\n'
+	if [ "$role" = primary ]; then
+		printf 'd %s 0%s %s %s -\n' "$(runtime_path replicated)" "$DIR_MODE" "$owner_uid" "$owner_gid"
+	fi
+	printf 'd %s 0%s %s %s -\n' "$(runtime_path replicated-operator)" "$DIR_MODE" "$owner_uid" "$owner_gid"
+}
+
+# Rewrite the tmpfiles.d entry only when it differs (atomically: temp file + rename), then apply
+# it now where systemd-tmpfiles exists.
+ensure_tmpfiles() {
+	wanted=$(tmpfiles_content)
+	if [ ! -d "$TMPFILES_DIR" ]; then
+		mkdir -m 0755 -- "$TMPFILES_DIR"
+	fi
+	if [ -L "$TMPFILES_CONF" ] || { [ -e "$TMPFILES_CONF" ] && [ ! -f "$TMPFILES_CONF" ]; }; then
+		die "$TMPFILES_CONF exists but is $(describe "$TMPFILES_CONF"), not a regular file. Fix: move it away, then re-run"
+	fi
+	current=""
+	if [ -f "$TMPFILES_CONF" ]; then
+		current=$(cat -- "$TMPFILES_CONF")
+	fi
+	if [ "$current" != "$wanted" ]; then
+		temp=$(mktemp "$TMPFILES_DIR/.replicated.conf.XXXXXX")
+		printf '%s\n' "$wanted" >"$temp"
+		chmod 0644 -- "$temp"
+		mv -f -- "$temp" "$TMPFILES_CONF"
+		note "wrote $TMPFILES_CONF"
+		changed=$((changed + 1))
+	elif [ "$(stat -c '%u:%g %a' -- "$TMPFILES_CONF")" != "0:0 644" ]; then
+		chown -h -- 0:0 "$TMPFILES_CONF"
+		chmod -- 0644 "$TMPFILES_CONF"
+		changed=$((changed + 1))
+	fi
+	if command -v systemd-tmpfiles >/dev/null 2>&1; then
+		systemd-tmpfiles --create -- "$TMPFILES_CONF" ||
+			die "systemd-tmpfiles --create $TMPFILES_CONF failed; see the message above"
+		tmpfiles=applied
+	else
+		# Other init systems: the file documents the intent; the next run recreates the directories.
+		tmpfiles=written
+	fi
+}
+
+# --- main ---
+
+acquire_lock
+
+# Every host: the service account's home, where on-demand operations write (support bundles,
+# scratch), and the operator's state and runtime directories (the primary runs a local operator).
+ensure_dir /var/lib/replicated
+ensure_dir /var/lib/replicated/support-bundles
+ensure_dir /var/lib/replicated/tmp
+if [ "$role" = primary ]; then
+	# Only the primary runs the daemon, the UI and the sidecars.
+	ensure_dir /var/lib/replicated/db
+	ensure_dir /var/lib/replicated/statsd
+	ensure_dir /var/lib/replicated/premkit
+	ensure_dir /var/lib/replicated/snapshots
+	ensure_dir /var/run/replicated
+fi
+ensure_dir /var/lib/replicated-operator
+ensure_dir /var/run/replicated-operator
+ensure_tmpfiles
+
+printf '{"changed":%s,"uid":%s,"gid":%s,"role":"%s","directories":%s,"tmpfiles":"%s"}\n' \
+	"$changed" "$owner_uid" "$owner_gid" "$role" "$directories" "$tmpfiles"

@@ -1,0 +1,466 @@
+#!/bin/sh
+# replicated-script: elevated-run
+#
+# Runs ONE on-demand root operation of a Replicated host (support bundle, application volumes,
+# snapshot) in a short-lived helper container, as root, and guarantees:
+#   - the container runs as 0:0 with --cap-drop ALL plus only the capabilities its operation
+#     needs, no-new-privileges, no network, memory/pids/cpu limits, a read-only root file system,
+#     and only the mounts that operation needs (read-only where it only reads);
+#   - it is killed and removed after TIMEOUT_SECONDS; no container outlives this script, whether
+#     the operation succeeds, fails or times out;
+#   - every run (also a refused, failed, timed-out or already-done one) appends one JSON line to
+#     /var/log/replicated/elevated.log (root:root 0640, directory root:root 0750);
+#   - a request id that already succeeded is never run again: its recorded summary is printed
+#     with "changed":0 and "alreadyDone":true (records in /var/lib/replicated-elevated, root 0700).
+#
+# Usage, as root (the operation's own script arrives on stdin: operation-spec.ts appends
+# `run_elevated "$@"` with the static script of components/scripts/ops/ as a quoted here-document):
+#   run_elevated OPERATION REQUEST STACK IMAGE TIMEOUT_SECONDS [OPERATION ARGS...]
+#     support-bundle OWNER_UID OWNER_GID
+#     volumes        ROOT_COUNT ROOT... [PATH UID GID MODE]...
+#     snapshot       DESTINATION OWNER_UID OWNER_GID
+# Prints: the operation's one-line JSON summary (path, bytes, files, sha256 as fits, "changed").
+# Exit status: the operation's; 124 when it timed out; 2 for refused arguments.
+set -eu
+
+readonly AUDIT_DIR=/var/log/replicated
+readonly AUDIT_LOG=/var/log/replicated/elevated.log
+readonly DONE_DIR=/var/lib/replicated-elevated
+readonly STATE_DIR=/var/lib/replicated
+readonly RUN_LABEL=replicated.elevated.run
+
+# Filled in as the run proceeds; the EXIT trap reads them.
+operation=unknown
+request=unknown
+stack=unknown
+image=unknown
+timeout_seconds=0
+started_at=$(date +%s)
+started_iso=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+run_id=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+run_dir=
+result=failed
+paused_file=
+
+say() { printf 'replicated elevated-run: %s\n' "$*" >&2; }
+refuse() {
+	say "$*"
+	result=refused
+	exit 2
+}
+fail() {
+	say "$*"
+	exit 1
+}
+
+# --- validation: the same rules as components/ops/operation-spec.ts, checked again here ---
+
+is_request_id() {
+	case $1 in
+	"" | [!A-Za-z0-9]* | *[!A-Za-z0-9._-]*) return 1 ;;
+	esac
+	[ "${#1}" -le 64 ]
+}
+
+is_stack_name() {
+	case $1 in
+	"" | [!A-Za-z0-9]* | *[!A-Za-z0-9._-]*) return 1 ;;
+	esac
+	[ "${#1}" -le 100 ]
+}
+
+is_image_reference() {
+	case $1 in
+	"" | [!a-z0-9]* | *[!A-Za-z0-9._:/@-]*) return 1 ;;
+	esac
+	[ "${#1}" -le 255 ]
+}
+
+is_id() {
+	case $1 in
+	"" | *[!0-9]* | 0?*) return 1 ;;
+	esac
+	[ "${#1}" -le 10 ] && [ "$1" -le 2147483646 ]
+}
+
+is_owner() {
+	is_id "$1" && is_id "$2"
+}
+
+is_seconds() {
+	case $1 in
+	"" | *[!0-9]* | 0*) return 1 ;;
+	esac
+	[ "${#1}" -le 4 ] && [ "$1" -le 3600 ]
+}
+
+is_mode() {
+	case $1 in
+	[0-7][0-7][0-7] | 0[0-7][0-7][0-7]) return 0 ;;
+	esac
+	return 1
+}
+
+# Absolute, only [A-Za-z0-9._/-], no empty, "." or ".." component, no trailing slash.
+is_clean_path() {
+	case $1 in
+	/ | "" | [!/]* | *[!A-Za-z0-9._/-]* | *//* | */ | */./* | */. | */../* | */..) return 1 ;;
+	esac
+	return 0
+}
+
+# Trees an operation may never write to or mount, whatever the configuration says: the system,
+# Docker's and Replicated's own state, shared scratch space.
+is_protected_path() {
+	case $1 in
+	/ | /var | /var/lib | /home | \
+		/bin | /bin/* | /sbin | /sbin/* | /usr | /usr/* | /lib | /lib/* | /lib32 | /lib32/* | \
+		/lib64 | /lib64/* | /libx32 | /libx32/* | /boot | /boot/* | /dev | /dev/* | /etc | /etc/* | \
+		/proc | /proc/* | /sys | /sys/* | /run | /run/* | /var/run | /var/run/* | /root | /root/* | \
+		/tmp | /tmp/* | /var/tmp | /var/tmp/* | /var/log | /var/log/* | /var/lib/docker | \
+		/var/lib/docker/* | /var/lib/containerd | /var/lib/containerd/* | /var/lib/replicated | \
+		/var/lib/replicated/* | /var/lib/replicated-*)
+		return 0
+		;;
+	esac
+	return 1
+}
+
+# A directory whose path has no symlink in it (realpath is the path itself).
+is_real_directory() {
+	[ -d "$1" ] && [ ! -L "$1" ] && [ "$(realpath -- "$1")" = "$1" ]
+}
+
+json_string() {
+	printf '"%s"' "$(printf '%s' "$1" | tr -d '\000-\037' | sed 's/\\/\\\\/g; s/"/\\"/g')"
+}
+
+# --- audit, cleanup ---
+
+ensure_audit_log() {
+	if [ -L "$AUDIT_DIR" ] || { [ -e "$AUDIT_DIR" ] && [ ! -d "$AUDIT_DIR" ]; }; then
+		say "$AUDIT_DIR exists and is not a directory: cannot write the audit line"
+		return 1
+	fi
+	mkdir -p -- "$AUDIT_DIR"
+	chown root:root -- "$AUDIT_DIR"
+	chmod 0750 -- "$AUDIT_DIR"
+	if [ -L "$AUDIT_LOG" ] || { [ -e "$AUDIT_LOG" ] && [ ! -f "$AUDIT_LOG" ]; }; then
+		say "$AUDIT_LOG exists and is not a regular file: cannot write the audit line"
+		return 1
+	fi
+	(umask 027 && : >>"$AUDIT_LOG")
+	chown root:root -- "$AUDIT_LOG"
+	chmod 0640 -- "$AUDIT_LOG"
+}
+
+write_audit() {
+	status=$1
+	duration=$(($(date +%s) - started_at))
+	line=$(printf '{"time":%s,"operation":%s,"request":%s,"stack":%s,"host":%s,"image":%s,"container":%s,"run":%s,"status":%s,"result":%s,"durationSeconds":%s}' \
+		"$(json_string "$started_iso")" "$(json_string "$operation")" "$(json_string "$request")" \
+		"$(json_string "$stack")" "$(json_string "$(uname -n)")" "$(json_string "$image")" \
+		"$(json_string "$(container_name)")" "$(json_string "$run_id")" "$status" \
+		"$(json_string "$result")" "$duration")
+	if ensure_audit_log; then
+		printf '%s\n' "$line" >>"$AUDIT_LOG"
+	fi
+}
+
+container_name() {
+	printf 'replicated-op-%s-%s' "$operation" "$request"
+}
+
+# Only the container of THIS run (by its run label), so a concurrent run is never touched.
+remove_container() {
+	command -v docker >/dev/null 2>&1 || return 0
+	tries=0
+	while :; do
+		ids=$(docker ps -aq --filter "label=$RUN_LABEL=$run_id" 2>/dev/null || true)
+		[ -z "$ids" ] && return 0
+		for id in $ids; do
+			docker rm -f -- "$id" >/dev/null 2>&1 || true
+		done
+		tries=$((tries + 1))
+		if [ "$tries" -ge 30 ]; then
+			say "container $(container_name) (run $run_id) could not be removed: remove it with docker rm -f $(container_name)"
+			return 1
+		fi
+		sleep 1
+	done
+}
+
+resume_paused() {
+	[ -n "$paused_file" ] && [ -s "$paused_file" ] || return 0
+	while read -r id; do
+		docker unpause -- "$id" >/dev/null 2>&1 || say "could not unpause container $id: run docker unpause $id"
+	done <"$paused_file"
+	: >"$paused_file"
+}
+
+on_exit() {
+	status=$?
+	trap - EXIT HUP INT TERM
+	set +e
+	resume_paused
+	if ! remove_container && [ "$status" -eq 0 ]; then
+		status=1
+		result=failed
+	fi
+	[ -n "$run_dir" ] && rm -rf -- "$run_dir"
+	if [ "$status" -eq 0 ] && [ "$result" = failed ]; then result=ok; fi
+	write_audit "$status"
+	exit "$status"
+}
+
+# --- per-operation preparation (host side) ---
+
+# Material only the host can produce: docker info/ps, the replicated containers' logs, and the
+# journal of the replicated units (journalctl reads the host's own journal format). It lands in
+# a root-only directory that the container mounts read-only and redacts with everything else.
+collect_host_material() {
+	out=$1
+	mkdir -m 0700 -- "$out" "$out/docker-logs"
+	timeout 60 docker info >"$out/docker-info.txt" 2>&1 || echo "docker info failed (exit $?)" >>"$out/docker-info.txt"
+	timeout 60 docker ps -a --no-trunc >"$out/docker-ps.txt" 2>&1 || echo "docker ps failed (exit $?)" >>"$out/docker-ps.txt"
+	for name in replicated replicated-ui replicated-operator replicated-statsd replicated-premkit; do
+		if docker container inspect -- "$name" >/dev/null 2>&1; then
+			timeout 60 docker logs --timestamps --tail 20000 -- "$name" >"$out/docker-logs/$name.log" 2>&1 ||
+				echo "docker logs $name failed (exit $?)" >>"$out/docker-logs/$name.log"
+		fi
+	done
+	if command -v journalctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+		timeout 120 journalctl --no-pager --output=short-iso --unit='replicated*' >"$out/journal.txt" 2>&1 ||
+			echo "journalctl failed (exit $?)" >>"$out/journal.txt"
+	else
+		echo "no systemd journal on this host (journalctl or /run/systemd/system missing)" >"$out/journal.txt"
+	fi
+}
+
+# The env files and replicated.conf, each bound read-only on its own (only regular files with
+# plain names: a bind of a symlink would follow it).
+env_file_mounts() {
+	for file in /etc/default/replicated* /etc/sysconfig/replicated* /etc/replicated.conf; do
+		if [ ! -f "$file" ] || [ -L "$file" ]; then continue; fi
+		case ${file##*/} in
+		*[!A-Za-z0-9._-]*)
+			say "skipping $file: unusual file name"
+			continue
+			;;
+		esac
+		printf ' --mount type=bind,source=%s,target=/host%s,readonly' "$file" "$file"
+	done
+}
+
+# Pause every running container that mounts Replicated's state, so the copy is one point in
+# time; resume_paused (EXIT trap) unpauses them whatever happens.
+pause_state_writers() {
+	paused_file=$run_dir/paused
+	: >"$paused_file"
+	for id in $(docker ps -q --filter status=running); do
+		sources=$(docker container inspect --format '{{range .Mounts}}{{.Source}} {{end}}' -- "$id" 2>/dev/null || true)
+		for source in $sources; do
+			case $source in
+			"$STATE_DIR" | "$STATE_DIR"/*)
+				docker pause -- "$id" >/dev/null
+				printf '%s\n' "$id" >>"$paused_file"
+				say "paused container $id during the snapshot"
+				break
+				;;
+			esac
+		done
+	done
+}
+
+# --- main ---
+
+run_elevated() {
+	trap on_exit EXIT
+	trap 'exit 129' HUP
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+
+	[ "$(id -u)" -eq 0 ] || fail "must run as root (use become: sudo for a non-root SSH user)"
+	[ "$#" -ge 5 ] || refuse "usage: OPERATION REQUEST STACK IMAGE TIMEOUT_SECONDS [ARGS...], got $# arguments"
+	case $1 in
+	support-bundle | volumes | snapshot) operation=$1 ;;
+	*) refuse "unknown operation $(json_string "$1"): use support-bundle, volumes or snapshot" ;;
+	esac
+	is_request_id "$2" || refuse "invalid request id $(json_string "$2"): must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\$"
+	request=$2
+	is_stack_name "$3" || refuse "invalid stack name $(json_string "$3")"
+	stack=$3
+	is_image_reference "$4" || refuse "invalid helper image reference $(json_string "$4")"
+	image=$4
+	is_seconds "$5" || refuse "invalid timeout $(json_string "$5"): seconds between 1 and 3600"
+	timeout_seconds=$5
+	shift 5
+
+	done_record=$DONE_DIR/$operation/$request.json
+	if [ -f "$done_record" ]; then
+		result=already-done
+		say "$operation request $request already ran on $(date -u -r "$done_record" +%Y-%m-%dT%H:%M:%SZ); nothing to do (use a new request id to run it again)"
+		sed 's/"changed":[0-9][0-9]*/"changed":0,"alreadyDone":true/' "$done_record"
+		return 0
+	fi
+
+	# Operation arguments and what the container needs for them. Paths in mounts are
+	# validated ([A-Za-z0-9._/-] only), so the option words below split safely.
+	mounts=
+	case $operation in
+	support-bundle)
+		[ "$#" -eq 2 ] || refuse "support-bundle takes OWNER_UID OWNER_GID, got $# arguments"
+		is_owner "$1" "$2" || refuse "support-bundle owner must be numeric uid and gid, got $(json_string "$1:$2")"
+		is_real_directory "$STATE_DIR" || fail "$STATE_DIR is missing or not a plain directory: the directories step creates it"
+		# DAC_OVERRIDE: read root-only and other users' logs, write into the service user's
+		# bundle directory. CHOWN: hand the archive to the service user.
+		caps="DAC_OVERRIDE CHOWN"
+		memory=768m
+		tmpfs_size=600m
+		;;
+	volumes)
+		[ "$#" -ge 1 ] || refuse "volumes takes ROOT_COUNT ROOT... [PATH UID GID MODE]..."
+		case $1 in "" | *[!0-9]*) refuse "volumes: invalid root count $(json_string "$1")" ;; esac
+		root_count=$1
+		if [ "$root_count" -lt 1 ] || [ "$#" -lt $((root_count + 1)) ]; then
+			refuse "volumes: $root_count roots announced, $(($# - 1)) arguments follow"
+		fi
+		item_words=$(($# - 1 - root_count))
+		if [ "$item_words" -lt 4 ] || [ $((item_words % 4)) -ne 0 ]; then
+			refuse "volumes: each volume needs PATH UID GID MODE ($item_words words follow the roots)"
+		fi
+		index=0
+		roots=
+		for arg in "$@"; do
+			index=$((index + 1))
+			[ "$index" -ge 2 ] || continue
+			if [ "$index" -le $((root_count + 1)) ]; then
+				is_clean_path "$arg" || refuse "volumes: root $(json_string "$arg") is not a clean absolute path (no '.', '..', '//' or unusual characters)"
+				! is_protected_path "$arg" || refuse "volumes: root $arg is a system or Replicated path and can never be a volume root"
+				if [ ! -e "$arg" ]; then
+					mkdir -p -- "$arg"
+					chmod 0755 -- "$arg"
+				fi
+				is_real_directory "$arg" || refuse "volumes: root $arg is not a directory, or its path goes through a symlink (it resolves to $(realpath -- "$arg" 2>/dev/null || echo '?')); configure the real path"
+				case " $roots " in *" $arg "*) continue ;; esac
+				roots="$roots $arg"
+				mounts="$mounts --mount type=bind,source=$arg,target=$arg"
+				continue
+			fi
+			case $(((index - root_count - 2) % 4)) in
+			0)
+				is_clean_path "$arg" || refuse "volumes: path $(json_string "$arg") is not a clean absolute path (no '.', '..', '//' or unusual characters)"
+				inside=no
+				for root in $roots; do
+					case $arg in "$root"/*) inside=yes ;; esac
+				done
+				[ "$inside" = yes ] || refuse "volumes: path $arg is not below an allowed root (${roots# })"
+				;;
+			1 | 2) is_id "$arg" || refuse "volumes: owner and group must be numeric ids 0..2147483646, got $(json_string "$arg")" ;;
+			3) is_mode "$arg" || refuse "volumes: mode must be octal like 0750 (no setuid/setgid/sticky), got $(json_string "$arg")" ;;
+			esac
+		done
+		# CHOWN: give each volume its owner. FOWNER: fix the mode of a volume another uid owns.
+		# DAC_OVERRIDE: create volumes inside directories owned by other users.
+		caps="DAC_OVERRIDE CHOWN FOWNER"
+		memory=64m
+		tmpfs_size=8m
+		;;
+	snapshot)
+		[ "$#" -eq 3 ] || refuse "snapshot takes DESTINATION OWNER_UID OWNER_GID, got $# arguments"
+		is_clean_path "$1" || refuse "snapshot: destination $(json_string "$1") is not a clean absolute path"
+		! is_protected_path "$1" || refuse "snapshot: destination $1 is a system or Replicated path"
+		is_owner "$2" "$3" || refuse "snapshot: owner must be numeric uid and gid, got $(json_string "$2:$3")"
+		is_real_directory "$STATE_DIR" || fail "$STATE_DIR is missing or not a plain directory: nothing to snapshot"
+		if [ ! -e "$1" ]; then
+			mkdir -p -- "$1"
+			chmod 0750 -- "$1"
+			chown -- "$2:$3" "$1"
+		fi
+		is_real_directory "$1" || refuse "snapshot: destination $1 is not a directory, or its path goes through a symlink; configure the real path"
+		if [ -e "$1/$request" ] || [ -L "$1/$request" ]; then
+			refuse "snapshot: $1/$request already exists; choose a new request id"
+		fi
+		mounts="--mount type=bind,source=$STATE_DIR,target=/source,readonly --mount type=bind,source=$1,target=$1"
+		# DAC_OVERRIDE: read the whole state tree (0600/0700 files of the service user) and write
+		# into a destination another user owns. CHOWN + FOWNER: copy with modes and times kept,
+		# then give the copy to the requested owner.
+		caps="DAC_OVERRIDE CHOWN FOWNER"
+		memory=256m
+		tmpfs_size=8m
+		;;
+	esac
+
+	command -v docker >/dev/null 2>&1 || fail "docker is not installed on this host"
+	timeout 30 docker info >/dev/null 2>&1 || fail "the Docker engine does not answer (docker info failed): start it, then run pulumi up again"
+	docker image inspect -- "$image" >/dev/null 2>&1 ||
+		fail "helper image $image is not on this host: it is pulled or loaded by the images step; run pulumi up again once that succeeded"
+	if docker container inspect -- "$(container_name)" >/dev/null 2>&1; then
+		fail "container $(container_name) already exists: another run of this request is in progress, or a crashed run left it (then remove it: docker rm -f $(container_name))"
+	fi
+
+	run_dir=$(mktemp -d "${TMPDIR:-/tmp}/replicated-op.XXXXXXXX")
+	case $operation in
+	support-bundle)
+		collect_host_material "$run_dir/host"
+		mounts="--mount type=bind,source=/var/log,target=/host/var/log,readonly"
+		mounts="$mounts --mount type=bind,source=$run_dir/host,target=/host/collected,readonly"
+		mounts="$mounts --mount type=bind,source=$STATE_DIR,target=/state$(env_file_mounts)"
+		set -- "$request" "$1" "$2"
+		;;
+	volumes) set -- "$request" "$@" ;;
+	snapshot)
+		set -- "$request" "$@"
+		pause_state_writers
+		;;
+	esac
+
+	cap_options=
+	for cap in $caps; do cap_options="$cap_options --cap-add $cap"; done
+	set -f
+	# shellcheck disable=SC2086 # validated option words: no whitespace, no glob characters
+	set -- --name "$(container_name)" --label "$RUN_LABEL=$run_id" \
+		--label "replicated.elevated.operation=$operation" --label "replicated.elevated.request=$request" \
+		--user 0:0 --cap-drop ALL $cap_options --security-opt no-new-privileges \
+		--network none --memory "$memory" --memory-swap "$memory" --cpu-shares 512 --pids-limit 256 \
+		--read-only --tmpfs "/tmp:rw,nosuid,nodev,size=$tmpfs_size" --log-driver none \
+		$mounts --entrypoint /bin/sh "$image" -s -- "$@"
+	set +f
+
+	# Never pull (the image was checked above); engines before 20.10 lack the flag and do not
+	# pull a present image either.
+	pull_option=
+	if docker run --help 2>/dev/null | grep -q -e '--pull'; then pull_option="--pull=never"; fi
+	# --sig-proxy=false lets `timeout` end the client; the EXIT trap then removes the container
+	# itself (killing a docker client never stops its container).
+	set +e
+	# shellcheck disable=SC2086 # pull_option is empty or one word
+	timeout -k 10 "$timeout_seconds" docker run -i --rm $pull_option --sig-proxy=false "$@" >"$run_dir/stdout"
+	status=$?
+	set -e
+	elapsed=$(($(date +%s) - started_at))
+	if [ "$status" -eq 124 ] || { [ "$status" -eq 137 ] && [ "$elapsed" -ge "$timeout_seconds" ]; }; then
+		result=timeout
+		remove_container || true
+		say "$operation request $request timed out after $timeout_seconds s; its container $(container_name) was killed and removed"
+		exit 124
+	fi
+	if [ "$status" -ne 0 ]; then
+		say "$operation request $request failed (exit $status); its container was removed. Fix the cause above, then run pulumi up again"
+		exit "$status"
+	fi
+	summary=$(tail -n 1 "$run_dir/stdout")
+	case $summary in
+	'{"operation":"'"$operation"'"'*'}') ;;
+	*) fail "$operation request $request printed no JSON summary (last line: $(json_string "$summary"))" ;;
+	esac
+	mkdir -p -- "$DONE_DIR/$operation"
+	chmod 0700 -- "$DONE_DIR" "$DONE_DIR/$operation"
+	printf '%s\n' "$summary" >"$done_record.partial"
+	mv -f -- "$done_record.partial" "$done_record"
+	result=ok
+	printf '%s\n' "$summary"
+}
+
+# The call follows, appended by components/ops/operation-spec.ts:
+#   run_elevated "$@" <<'...'   (the operation script from components/scripts/ops/)

@@ -1,0 +1,341 @@
+/**
+ * The host commands (account, directories, ownership repair): the pure argument builders and
+ * summary parsers, the static scripts' shape, and what every stack records under mocks:
+ * one command of each kind per host with the right arguments, connection and options, no
+ * secret in any command string, and command inputs that a version bump leaves untouched.
+ */
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { before, describe, test } from "node:test";
+import {
+    DIRECTORY_MODE,
+    OWNED_TREES,
+    accountScriptArgs,
+    directoriesScriptArgs,
+    directoryPaths,
+    parseAccountSummary,
+    parseRepairSummary,
+    repairScriptArgs,
+    tmpfilesLines,
+} from "../../components/host";
+import { SCRIPTS_DIR, SUDO_UNAVAILABLE_EXIT, loadScript, remoteInvocation } from "../../components/shell";
+import { CANNED_DAEMON_TOKEN, CANNED_DOCKER_GID, CANNED_UID, scriptArgsOf, scriptNameOf } from "../support/canned-outputs";
+import { recordInSubprocess, type RecordedResource, type Recording } from "../support/mock-recorder";
+import { fixtureKeyFile, readStackConfig, stackConfigForTest, stackNames } from "../support/stacks";
+
+const COMMAND = "command:remote:Command";
+const HOST_SCRIPTS = ["account", "directories", "repair-ownership"] as const;
+
+// ---------------------------------------------------------------------------------------------
+// Pure builders and parsers
+
+describe("account.sh arguments", () => {
+    test("service-account mode passes mode, name and the pinned uid (or an empty string)", () => {
+        assert.deepEqual(accountScriptArgs("replicated", "replicated", 1017), ["replicated", "replicated", "1017"]);
+        assert.deepEqual(accountScriptArgs("replicated", "svc_repl-1"), ["replicated", "svc_repl-1", ""]);
+    });
+
+    test("root mode always passes root root '' (serviceUser cannot alter the legacy command)", () => {
+        assert.deepEqual(accountScriptArgs("root", "replicated", 1017), ["root", "root", ""]);
+        assert.deepEqual(accountScriptArgs("root", "whatever"), ["root", "root", ""]);
+    });
+
+    test("names and uids that validation should have refused are refused again", () => {
+        for (const name of ["", "-rf", "a;b", "$(id)", "a b", "Replicated", "a".repeat(32), "1017", "rеplicated"]) {
+            assert.throws(() => accountScriptArgs("replicated", name), /invalid userName/, name);
+        }
+        for (const uid of [0, -1, 1.5, 2 ** 31, Number.NaN]) {
+            assert.throws(() => accountScriptArgs("replicated", "replicated", uid), /invalid uid/, String(uid));
+        }
+    });
+});
+
+describe("account summary", () => {
+    test("parses the last line and keeps the ids", () => {
+        const summary = parseAccountSummary('note\n{"user":"replicated","uid":1017,"gid":999,"dockerGid":999,"changed":2}\n');
+        assert.deepEqual(summary, { user: "replicated", uid: 1017, gid: 999, dockerGid: 999, changed: 2 });
+        assert.equal(parseAccountSummary('{"user":"root","uid":0,"gid":0,"dockerGid":994,"changed":0}').uid, 0);
+    });
+
+    test("refuses a docker gid of 0, a missing field and a non-JSON last line", () => {
+        assert.throws(() => parseAccountSummary('{"user":"root","uid":0,"gid":0,"dockerGid":0,"changed":0}'), /dockerGid/);
+        assert.throws(() => parseAccountSummary('{"user":"replicated","gid":1,"dockerGid":1,"changed":0}'), /"uid"/);
+        assert.throws(() => parseAccountSummary('{"user":"","uid":1,"gid":1,"dockerGid":1,"changed":0}'), /"user"/);
+        assert.throws(() => parseAccountSummary("useradd: failure"), /JSON summary/);
+    });
+});
+
+describe("directories.sh arguments and layout", () => {
+    test("uid, gid, role as decimal strings; uid 0 allowed (legacy root mode), gid 0 never", () => {
+        assert.deepEqual(directoriesScriptArgs(1017, 999, "primary"), ["1017", "999", "primary"]);
+        assert.deepEqual(directoriesScriptArgs(0, 994, "operator"), ["0", "994", "operator"]);
+        assert.throws(() => directoriesScriptArgs(1017, 0, "primary"), /invalid gid/);
+        assert.throws(() => directoriesScriptArgs(-1, 999, "primary"), /invalid uid/);
+        assert.throws(() => directoriesScriptArgs(1017, 999, "worker" as never), /invalid role/);
+    });
+
+    test("the primary gets the daemon tree; every host the home, scratch, bundles and operator dirs", () => {
+        const primary = directoryPaths("primary");
+        const operator = directoryPaths("operator");
+        for (const dir of ["/var/lib/replicated", "/var/lib/replicated/support-bundles", "/var/lib/replicated/tmp", "/var/lib/replicated-operator", "/var/run/replicated-operator"]) {
+            assert.ok(primary.includes(dir) && operator.includes(dir), dir);
+        }
+        for (const dir of ["/var/lib/replicated/db", "/var/lib/replicated/statsd", "/var/lib/replicated/premkit", "/var/lib/replicated/snapshots", "/var/run/replicated"]) {
+            assert.ok(primary.includes(dir) && !operator.includes(dir), dir);
+        }
+        // Parents first: directories.sh creates one level at a time.
+        for (const list of [primary, operator]) {
+            list.forEach((dir, index) => {
+                const parent = path.posix.dirname(dir);
+                if (parent.startsWith("/var/lib/replicated")) {
+                    assert.ok(list.indexOf(parent) < index, `${parent} before ${dir}`);
+                }
+            });
+        }
+        // The script ensures exactly these paths.
+        const script = loadScript("directories");
+        const ensured = [...script.matchAll(/^\s*ensure_dir (\S+)$/gm)].map((match) => match[1]);
+        assert.deepEqual([...ensured].sort(), [...primary].sort());
+        assert.equal(DIRECTORY_MODE, "0750");
+        assert.match(script, /readonly DIR_MODE=750/);
+    });
+
+    test("tmpfiles.d lines use numeric ids and /run paths", () => {
+        assert.deepEqual(tmpfilesLines("primary", 1017, 999), ["d /run/replicated 0750 1017 999 -", "d /run/replicated-operator 0750 1017 999 -"]);
+        assert.deepEqual(tmpfilesLines("operator", 1017, 999), ["d /run/replicated-operator 0750 1017 999 -"]);
+    });
+});
+
+describe("repair-ownership.sh arguments", () => {
+    test("uid and gid, never 0", () => {
+        assert.deepEqual(repairScriptArgs(1017, 999), ["1017", "999"]);
+        assert.throws(() => repairScriptArgs(0, 999), /invalid uid/);
+        assert.throws(() => repairScriptArgs(1017, 0), /invalid gid/);
+    });
+
+    test("the trees are fixed in the script, not passed in", () => {
+        const script = loadScript("repair-ownership");
+        const trees = /^readonly TREES="([^"]+)"$/m.exec(script)?.[1].split(" ");
+        assert.deepEqual(trees, [...OWNED_TREES]);
+    });
+
+    test("summary parsing", () => {
+        assert.deepEqual(parseRepairSummary('{"changed":3,"skipped":1,"trees":2,"mountsLeftAlone":1,"protectedHardlinks":1}'), {
+            changed: 3,
+            skipped: 1,
+            trees: 2,
+            mountsLeftAlone: 1,
+        });
+        assert.throws(() => parseRepairSummary('{"changed":-1,"skipped":0,"trees":0,"mountsLeftAlone":0}'), /changed/);
+    });
+});
+
+describe("scripts", () => {
+    for (const name of HOST_SCRIPTS) {
+        test(`${name}.sh: header, set -eu, no eval, one JSON summary with "changed"`, () => {
+            const text = fs.readFileSync(path.join(SCRIPTS_DIR, `${name}.sh`), "utf8");
+            const lines = text.split("\n");
+            assert.equal(lines[0], "#!/bin/sh");
+            assert.equal(lines[1], `# replicated-script: ${name}`);
+            assert.match(text, /^set -eu$/m);
+            assert.doesNotMatch(text, /\beval\b/);
+            assert.match(text, /printf '\{"changed":|"changed":%s/);
+            // No delete path: nothing in these scripts removes a user, a group or data.
+            assert.doesNotMatch(text, /^\s*(userdel|groupdel|deluser|delgroup)\b/m);
+            assert.doesNotMatch(text, /^\s*rm -[a-z]*r[a-z]* -- "?\/(var|run)/m);
+        });
+    }
+
+    test("become sudo wraps the same script in a sudo -n pre-check that exits 97", () => {
+        const args = accountScriptArgs("replicated", "replicated", 1017);
+        const direct = remoteInvocation(loadScript("account"), args, "none");
+        const sudo = remoteInvocation(loadScript("account"), args, "sudo");
+        assert.equal(direct.command, "sh -s -- 'replicated' 'replicated' '1017'");
+        assert.equal(sudo.command.startsWith("sudo -n true 2>/dev/null || {"), true);
+        assert.ok(sudo.command.includes(`exit ${SUDO_UNAVAILABLE_EXIT}; }; sudo -n sh -s -- 'replicated' 'replicated' '1017'`));
+        assert.equal(sudo.stdin, direct.stdin);
+        // An empty uid is still one (empty) positional argument.
+        assert.equal(remoteInvocation(loadScript("account"), accountScriptArgs("replicated", "replicated"), "none").command, "sh -s -- 'replicated' 'replicated' ''");
+    });
+});
+
+// ---------------------------------------------------------------------------------------------
+// What the program records, for every stack and a few variants
+
+const recordings = new Map<string, Recording>();
+const variants: Record<string, { stack: string; config: Record<string, unknown> }> = {};
+for (const stack of stackNames()) {
+    variants[stack] = { stack, config: stackConfigForTest(stack) };
+}
+variants["acme-online@next-version"] = { stack: "acme-online", config: stackConfigForTest("acme-online", { version: "2.54.0" }) };
+variants["globex-airgap@runAs-replicated"] = { stack: "globex-airgap", config: stackConfigForTest("globex-airgap", { runAs: "replicated" }) };
+variants["globex-airgap@next-version"] = { stack: "globex-airgap", config: stackConfigForTest("globex-airgap", { version: "2.42.0" }) };
+
+before(async () => {
+    const entries = Object.entries(variants);
+    // Two at a time: the machine has two cores.
+    for (let index = 0; index < entries.length; index += 2) {
+        const batch = entries.slice(index, index + 2);
+        const results = await Promise.all(batch.map(([, variant]) => recordInSubprocess(variant)));
+        batch.forEach(([key], i) => recordings.set(key, results[i]));
+    }
+});
+
+function recording(key: string): Recording {
+    const found = recordings.get(key);
+    assert.ok(found, `no recording for ${key}`);
+    return found;
+}
+
+function hostCommands(rec: Recording): RecordedResource[] {
+    return rec.byType(COMMAND).filter((resource) => (HOST_SCRIPTS as readonly string[]).includes(scriptNameOf(resource) ?? ""));
+}
+
+interface StackHost {
+    name: string;
+    user?: string;
+    become?: string;
+    role: string;
+    hostKey?: string;
+}
+
+function stackHosts(config: Record<string, unknown>): StackHost[] {
+    return config.hosts as StackHost[];
+}
+
+for (const [key, variant] of Object.entries(variants)) {
+    describe(`recorded host commands: ${key}`, () => {
+        test("one account (or docker-group) command, one directories command per host, with the right args", () => {
+            const rec = recording(key);
+            const runAs = (variant.config.runAs as string | undefined) ?? "replicated";
+            const serviceUser = (variant.config.serviceUser ?? {}) as { name?: string; uid?: number };
+            for (const host of stackHosts(variant.config)) {
+                const accountName = runAs === "root" ? `${host.name}-docker-group` : `${host.name}-account`;
+                const account = rec.find(COMMAND, accountName);
+                assert.equal(scriptNameOf(account), "account");
+                assert.equal(account.parent, `replicated:host:ServiceAccount::${host.name}`);
+                assert.deepEqual(
+                    scriptArgsOf(account),
+                    runAs === "root" ? ["root", "root", ""] : ["replicated", serviceUser.name ?? "replicated", serviceUser.uid === undefined ? "" : String(serviceUser.uid)],
+                );
+                const other = runAs === "root" ? `${host.name}-account` : `${host.name}-docker-group`;
+                assert.equal(rec.byType(COMMAND).some((r) => r.name === other), false, `${other} must not exist`);
+
+                const directories = rec.find(COMMAND, `${host.name}-directories`);
+                assert.equal(scriptNameOf(directories), "directories");
+                const uid = runAs === "root" ? 0 : CANNED_UID;
+                assert.deepEqual(scriptArgsOf(directories), [String(uid), String(CANNED_DOCKER_GID), host.role]);
+                assert.ok(directories.options.dependsOn.includes(`${COMMAND}::${accountName}`), "directories wait for the account's ids");
+            }
+        });
+
+        test("ownership repair on every host in service-account mode only, after the directories", () => {
+            const rec = recording(key);
+            const runAs = (variant.config.runAs as string | undefined) ?? "replicated";
+            for (const host of stackHosts(variant.config)) {
+                const repair = rec.byType(COMMAND).find((r) => r.name === `${host.name}-ownership`);
+                if (runAs === "root") {
+                    assert.equal(repair, undefined, "no repair in legacy root mode");
+                    continue;
+                }
+                assert.ok(repair, `${host.name}-ownership`);
+                assert.equal(scriptNameOf(repair), "repair-ownership");
+                assert.deepEqual(scriptArgsOf(repair), [String(CANNED_UID), String(CANNED_DOCKER_GID)]);
+                assert.ok(repair.options.dependsOn.includes(`${COMMAND}::${host.name}-directories`), "repair runs after the directories");
+            }
+        });
+
+        test("connection, become, options: pinned host key outside dev, sudo -n for sudo hosts, no delete", () => {
+            const rec = recording(key);
+            const commands = hostCommands(rec);
+            const hosts = stackHosts(variant.config);
+            assert.ok(commands.length >= hosts.length * 2);
+            for (const command of commands) {
+                const host = hosts.find((h) => command.name.startsWith(`${h.name}-`));
+                assert.ok(host, command.name);
+                const connection = command.inputs.connection as Record<string, unknown>;
+                assert.equal(command.inputs.addPreviousOutputInEnv, false, command.name);
+                assert.equal(command.inputs.delete, undefined, `${command.name} has no delete command`);
+                assert.equal(command.inputs.update, undefined, `${command.name}: a change re-runs create`);
+                assert.equal(command.inputs.logging, "stdoutAndStderr");
+                assert.equal(connection.user, host.user ?? "root");
+                // The SDK marks the whole connection secret because the key inside it is one.
+                assert.ok(
+                    command.secretPaths.some((p) => p === "connection" || p === "connection.privateKey"),
+                    `${command.name}: private key is a secret (${command.secretPaths.join(", ")})`,
+                );
+                if (variant.stack !== "dev") {
+                    assert.equal(connection.hostKey, host.hostKey, `${command.name}: host key pinned`);
+                }
+                const create = command.inputs.create as string;
+                if (host.become === "sudo") {
+                    assert.match(create, /^sudo -n true 2>\/dev\/null \|\| \{ echo '.*' >&2; exit 97; \}; sudo -n sh -s -- /);
+                } else {
+                    assert.match(create, /^sh -s -- /);
+                    assert.doesNotMatch(create, /sudo/);
+                }
+                assert.equal(command.inputs.stdin, loadScript(scriptNameOf(command) ?? ""), "the script travels on stdin unchanged");
+            }
+        });
+
+        test("no command string holds the private key or the daemon token", () => {
+            const rec = recording(key);
+            const key_ = fs.readFileSync(fixtureKeyFile(), "utf8");
+            for (const command of rec.byType(COMMAND)) {
+                for (const field of ["create", "stdin", "update", "delete"]) {
+                    const value = command.inputs[field];
+                    if (typeof value !== "string") {
+                        continue;
+                    }
+                    assert.equal(value.includes(CANNED_DAEMON_TOKEN), false, `${command.name}.${field} holds the daemon token`);
+                    assert.equal(value.includes("unit-test-fixture") || value.includes(key_.trim()), false, `${command.name}.${field} holds the key`);
+                }
+            }
+        });
+    });
+}
+
+test("a version change leaves every account, directories and repair command unchanged", () => {
+    for (const [base, bumped] of [
+        ["acme-online", "acme-online@next-version"],
+        ["globex-airgap", "globex-airgap@next-version"],
+    ]) {
+        const before_ = hostCommands(recording(base));
+        const after = hostCommands(recording(bumped));
+        assert.deepEqual(
+            after.map((r) => r.name).sort(),
+            before_.map((r) => r.name).sort(),
+        );
+        for (const command of before_) {
+            const other = after.find((r) => r.name === command.name);
+            assert.deepEqual(other?.inputs, command.inputs, `${command.name} inputs changed with the version`);
+            assert.deepEqual(other?.options.dependsOn, command.options.dependsOn);
+        }
+        assert.notEqual(readStackConfig(base.split("@")[0]).version, variants[bumped].config.version);
+    }
+});
+
+test("switching globex-airgap to runAs replicated creates the accounts and the repairs", () => {
+    const legacy = recording("globex-airgap");
+    const optIn = recording("globex-airgap@runAs-replicated");
+    const names = (rec: Recording) => new Set(hostCommands(rec).map((r) => r.name));
+    const added = [...names(optIn)].filter((name) => !names(legacy).has(name)).sort();
+    const removed = [...names(legacy)].filter((name) => !names(optIn).has(name)).sort();
+    const hosts = stackHosts(variants["globex-airgap"].config).map((h) => h.name);
+    assert.deepEqual(added, hosts.flatMap((h) => [`${h}-account`, `${h}-ownership`]).sort());
+    assert.deepEqual(removed, hosts.map((h) => `${h}-docker-group`).sort());
+    // The directories command stays (same name) and its owner changes from 0 to the service uid.
+    for (const host of hosts) {
+        assert.equal(scriptArgsOf(legacy.find(COMMAND, `${host}-directories`))[0], "0");
+        assert.equal(scriptArgsOf(optIn.find(COMMAND, `${host}-directories`))[0], String(CANNED_UID));
+    }
+});
+
+test("stack outputs carry the parsed ids", () => {
+    const acme = recording("acme-online").outputs.hosts as Record<string, { uid: number; dockerGid: number }>;
+    assert.deepEqual({ uid: acme["acme-1"].uid, dockerGid: acme["acme-1"].dockerGid }, { uid: CANNED_UID, dockerGid: CANNED_DOCKER_GID });
+    const globex = recording("globex-airgap").outputs.hosts as Record<string, { uid: number; dockerGid: number }>;
+    const node = globex["globex-node-1"];
+    assert.deepEqual({ uid: node.uid, dockerGid: node.dockerGid }, { uid: 0, dockerGid: CANNED_DOCKER_GID });
+});
