@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the four benchmarks, each pair measured in the same run on the same test
  * host with the two sides alternating, medians and ratios printed, results written to
- * bench/results/latest.json and latest.md (a quick run writes quick.json / quick.md).
+ * bench/results/latest.json and latest.md (a quick run writes quick.*, a run of some benchmarks
+ * only partial.*).
  *
  *   npm run bench                      full run (about 10 minutes on 2 cores)
  *   npm run bench -- --quick           smoke test: small sizes, few repetitions
@@ -145,7 +146,8 @@ async function main(): Promise<void> {
             ...(partial.elevated?.targets ?? []),
         ],
     };
-    const base = options.quick ? "quick" : "latest";
+    // Only a full run of all four benchmarks is published as latest.*.
+    const base = options.quick ? "quick" : options.only.length < BENCHMARKS.length ? "partial" : "latest";
     fs.mkdirSync(RESULTS_DIR, { recursive: true });
     fs.writeFileSync(path.join(RESULTS_DIR, `${base}.json`), `${JSON.stringify(results, null, 2)}\n`);
     fs.writeFileSync(path.join(RESULTS_DIR, `${base}.md`), renderMarkdown(results));

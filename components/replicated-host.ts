@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { HostConfig, ReplicatedConfig } from "./config";
+import { ApplicationContainers, applicationImageReferences, applicationsForHost } from "./apps";
 import { hostConnection } from "./host/connection";
 import { HostDirectories, OwnershipRepair, ServiceAccount } from "./host";
 import { VersionGuard } from "./host/version-guard";
@@ -118,6 +119,8 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                 version: args.config.version,
                 names: imagesForHost(args.host.role, args.config.sidecars),
                 helperReference: args.config.images.helper,
+                // Application images come the same way: pulled, or loaded in air-gap mode.
+                additionalReferences: applicationImageReferences(args.config, args.host),
                 airgap: args.config.airgap,
                 provider: dockerProvider,
                 connection,
@@ -198,6 +201,35 @@ export class ReplicatedHost extends pulumi.ComponentResource {
         this.operations = operationResults;
 
         // --- application containers ---
+        // The stack's own containers that run on this host (config applications[]): their volume
+        // directories first, by one elevated `volumes` run after the other operations, then one
+        // hardened container each, as the user of its mode (image, service or <uid>:<gid>).
+        const applications = applicationsForHost(args.config, args.host);
+        if (applications.length > 0) {
+            new ApplicationContainers(
+                `${name}-apps`,
+                {
+                    stack: args.config.stack,
+                    host: args.host,
+                    applications,
+                    runAs: args.config.runAs,
+                    volumeRoots: args.config.volumeRoots,
+                    serviceUid: this.uid,
+                    dockerGid: this.dockerGid,
+                    allowAllInterfaces: args.config.allowAllInterfaces,
+                    imageId: (reference) => images.image(reference),
+                    network: serviceNet.name,
+                    provider: dockerProvider,
+                    connection,
+                    become: args.host.become,
+                    helperImage: images.helperImage ?? helperImageReference(args.config),
+                    timeoutSeconds: args.config.operations.timeoutSeconds,
+                    volumesDependOn: [...hostReady, ...images.resources, ...(previousOperation ? [previousOperation] : [])],
+                    dependsOn: hostReady,
+                },
+                { parent: this },
+            );
+        }
 
         this.registerOutputs({ uid: this.uid, dockerGid: this.dockerGid, operations: this.operations });
     }

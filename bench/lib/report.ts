@@ -97,10 +97,29 @@ export function renderMarkdown(results: BenchResults): string {
         );
     }
     if (s) {
-        lines.push("", row(["Hosts", "Resources", "Wall time", "Evaluation", "Peak RSS"]), row(["---:", "---:", "---:", "---:", "---:"]));
+        lines.push("", row(["Hosts", "Resources", "Wall time", "Evaluation", "of it GC", "Peak RSS"]), row(["---:", "---:", "---:", "---:", "---:", "---:"]));
         for (const r of s.rows) {
-            lines.push(row([String(r.hosts), String(r.resources), formatSeconds(r.wallSeconds), formatSeconds(r.programSeconds), `${Math.round(r.peakRssMiB)} MiB`]));
+            lines.push(
+                row([String(r.hosts), String(r.resources), formatSeconds(r.wallSeconds), formatSeconds(r.programSeconds), formatSeconds(r.gcSeconds), `${Math.round(r.peakRssMiB)} MiB`]),
+            );
         }
+    }
+    if (m) {
+        lines.push(
+            "",
+            `Migration safety (every repetition): the repair re-owned ${m.safety.outsideReownedByRepair} files outside its trees and left ` +
+                `the ${m.safety.skippedByRepair} names hard-linked to root-only files outside alone; \`chown -R\` re-owned ` +
+                `${m.safety.outsideReownedByChownR} such outside files through their hard links.`,
+        );
+    }
+    if (s) {
+        const d = s.withoutSdkStackCapture;
+        lines.push(
+            "",
+            `Scale diagnostic (not a figure of the program as it runs): with the Pulumi SDK's per-output stack capture off, ` +
+                `${d.hosts} hosts take ${formatSeconds(d.programSeconds)} to evaluate with a ${Math.round(d.peakRssMiB)} MiB peak, ` +
+                `${d.smallHosts} hosts ${formatSeconds(d.smallProgramSeconds)} (ratio ${d.programRatio}).`,
+        );
     }
     const missed = results.targets.filter((t) => !t.met);
     if (missed.length > 0) {

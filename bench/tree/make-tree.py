@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # Generates the migration benchmark's tree, identical for every ROOT given the same FILES:
 #   ROOT/dNNN/sNN/fNNNNNN  nested directories, 100 file names per leaf directory, 10 leaves per top;
-#   among the file names, one in every 1000 is a hard link to the name before it (both links
-#   inside the tree) and one in every 1000 is a hard link to a file in OUTSIDE (a root-only file
+#   among the file names, one in every 1,000 is a hard link to the name before it (both links
+#   inside the tree) and one in every 10,000 is a hard link to a file in OUTSIDE (a root-only file
 #   outside the tree: re-owning it through the link would be a privilege leak);
 #   per top directory three symbolic links: to a file in OUTSIDE, to a directory in OUTSIDE (a
 #   walk that follows links would leave the tree), and a relative one to a sibling file.
@@ -21,8 +21,8 @@ def main() -> None:
     if len(sys.argv) != 4:
         sys.exit("usage: make-tree.py ROOT OUTSIDE FILES")
     root, outside, files = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    if files < 1000 or files % 1000 != 0:
-        sys.exit("FILES must be a positive multiple of 1000")
+    if files < 10000 or files % 10000 != 0:
+        sys.exit("FILES must be a positive multiple of 10000")
     os.umask(0o022)
     os.makedirs(root)
     os.makedirs(os.path.join(outside, "dir"))
@@ -49,7 +49,7 @@ def main() -> None:
         if index % 1000 == 250:
             os.link(previous, path)
             counts["hardlinksInside"] += 1
-        elif index % 1000 == 500:
+        elif index % 10000 == 5000:
             secret = os.path.join(outside, f"secret-{index:06d}")
             with open(secret, "w") as handle:
                 handle.write("root only\n")

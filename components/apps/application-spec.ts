@@ -21,7 +21,7 @@ import type { ApplicationConfig, HostConfig, ReplicatedConfig } from "../config"
 import { LABEL_HOST, LABEL_STACK, containerSpec, type ContainerSpec, type ServiceDefinition, type UserOverride } from "../docker/container-spec";
 import { imageBaseName, REPLICATED_IMAGES } from "../docker/image-refs";
 import { DAEMON_PORTS, PREMKIT_HOST_PORT, SERVICE_NAMES, STATSD_PORT } from "../docker/services";
-import type { VolumeItem } from "../ops/operation-spec";
+import type { VolumeItemInput } from "../ops/elevated-operation";
 import { MAX_ID } from "../shell";
 
 /** Label naming the application (the policy pack recognises application containers by it). */
@@ -131,9 +131,14 @@ export function replicatedHostPorts(role: "primary" | "operator", uiPort: number
     ];
 }
 
-/** Air-gap tarball base names of Replicated's images (an application image may not reuse one). */
+/**
+ * Air-gap tarball base names of Replicated's images (an application image may not reuse one):
+ * the image names, with the helper's own base name when `images.helper` overrides it.
+ */
 export function replicatedTarballNames(helperReference: string | undefined): string[] {
-    return [...REPLICATED_IMAGES.filter((name) => name !== "replicated-helper" || helperReference === undefined), ...(helperReference ? [imageBaseName(helperReference)] : [])];
+    const names: string[] = REPLICATED_IMAGES.filter((name) => name !== "replicated-helper");
+    names.push(helperReference === undefined ? "replicated-helper" : imageBaseName(helperReference));
+    return names;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -206,20 +211,21 @@ export function rootsInUse(roots: readonly string[], specs: readonly Application
     return [...new Set(roots)].filter((root) => specs.some((spec) => spec.path.startsWith(`${root}/`)));
 }
 
-/** `specs` with the symbolic owners replaced by the host's service uid and docker gid. */
-export function resolveVolumeItems(
+/**
+ * The volume items of the elevated `volumes` run: `service-uid` / `docker-gid` owners become the
+ * ids the host reports (Inputs), explicit ids stay as they are.
+ */
+export function volumeItems(
     specs: readonly ApplicationVolumeSpec[],
     serviceUid: pulumi.Input<number>,
     dockerGid: pulumi.Input<number>,
-): pulumi.Output<VolumeItem[]> {
-    return pulumi.all([serviceUid, dockerGid]).apply(([uid, gid]) =>
-        specs.map((spec) => ({
-            path: spec.path,
-            owner: spec.owner === "service-uid" ? uid : spec.owner,
-            group: spec.group === "docker-gid" ? gid : spec.group,
-            mode: spec.mode,
-        })),
-    );
+): VolumeItemInput[] {
+    return specs.map((spec) => ({
+        path: spec.path,
+        owner: spec.owner === "service-uid" ? serviceUid : spec.owner,
+        group: spec.group === "docker-gid" ? dockerGid : spec.group,
+        mode: spec.mode,
+    }));
 }
 
 // ---------------------------------------------------------------------------------------------

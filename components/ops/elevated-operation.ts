@@ -15,6 +15,12 @@ import {
     type VolumeItem,
 } from "./operation-spec";
 
+/** A volume directory whose owner ids may come from other resources (the service account). */
+export interface VolumeItemInput extends Omit<VolumeItem, "owner" | "group"> {
+    readonly owner: pulumi.Input<number>;
+    readonly group: pulumi.Input<number>;
+}
+
 /** The operation and its request id; owner ids may come from other resources (the account). */
 export type ElevatedOperationRequest =
     | {
@@ -33,7 +39,7 @@ export type ElevatedOperationRequest =
           /** Allowed roots (`replicated:volumeRoots`); every volume must lie strictly below one. */
           readonly roots: readonly string[];
           /** Volume directories with owner, group and octal mode. */
-          readonly items: readonly VolumeItem[];
+          readonly items: readonly VolumeItemInput[];
       }
     | {
           readonly operation: "snapshot";
@@ -93,13 +99,17 @@ export class ElevatedOperation extends pulumi.ComponentResource {
         // Check every plain value now, so a bad request fails before anything is registered;
         // owner ids and the image are checked again once they are known.
         operationArgs(
-            op.operation === "volumes" ? op : { ...op, ownerUid: 0, ownerGid: 0 },
+            op.operation === "volumes"
+                ? { ...op, items: op.items.map((item) => ({ ...item, owner: 0, group: 0 })) }
+                : { ...op, ownerUid: 0, ownerGid: 0 },
             { stack: args.stack, helperImage: "placeholder/replicated-helper:check", timeoutSeconds },
         );
 
         const resolved: pulumi.Output<OperationRequest> =
             op.operation === "volumes"
-                ? pulumi.output({ ...op, roots: [...op.roots], items: op.items.map((item) => ({ ...item })) })
+                ? pulumi
+                      .all(op.items.map((item) => pulumi.all([item.owner, item.group]).apply(([owner, group]) => ({ ...item, owner, group }))))
+                      .apply((items) => ({ ...op, roots: [...op.roots], items }))
                 : pulumi.all([op.ownerUid, op.ownerGid]).apply(([ownerUid, ownerGid]) => ({ ...op, ownerUid, ownerGid }));
         const invocation = pulumi
             .all([resolved, args.helperImage])

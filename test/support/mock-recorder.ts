@@ -221,17 +221,37 @@ export async function recordProgram(options: RecordOptions): Promise<Recording> 
             return main();
         });
 
+    // Pulumi stamps a stack trace on every internal promise; with source maps on (tsx) each one
+    // is re-mapped, which makes an evaluation several times slower. Off while recording.
+    const sourceMapsWereEnabled = (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true;
+    process.setSourceMapsEnabled(false);
     let outputs: Record<string, unknown> = {};
     try {
-        const stackOutputs = await pulumi.runtime.runInPulumiStack(async () => program());
-        outputs = (stackOutputs ?? {}) as Record<string, unknown>;
-        outputs = await resolveOutputs(outputs);
+        // A program error is caught inside the stack and rethrown after it: rejecting the stack's
+        // own init would leave a second, unhandled rejection behind in this (shared) process.
+        let programError: unknown;
+        const stackOutputs = await pulumi.runtime.runInPulumiStack(async () => {
+            try {
+                return await program();
+            } catch (err) {
+                programError = err;
+                return undefined;
+            }
+        });
+        if (programError === undefined) {
+            outputs = await resolveOutputs((stackOutputs ?? {}) as Record<string, unknown>);
+        }
         // Resources nothing exports (containers, ...) may still be registering: wait for every
-        // outstanding registration, as the real runtime does before it exits.
+        // outstanding registration, as the real runtime does before it exits (also after an
+        // error, so nothing of this evaluation reaches the next one's mocks).
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         await (require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> }).waitForRPCs();
+        if (programError !== undefined) {
+            throw programError;
+        }
     } finally {
         proto.registerResource = original;
+        process.setSourceMapsEnabled(sourceMapsWereEnabled);
     }
 
     return makeRecording(resources, outputs);
@@ -288,26 +308,61 @@ function programSourceHash(): string {
 
 let sourceHash: string | undefined;
 
+let recordingQueue: Promise<unknown> = Promise.resolve();
+
+/** Run recordings one after another: the Pulumi runtime in this process is shared state. */
+function serialized<T>(work: () => Promise<T>): Promise<T> {
+    const run = recordingQueue.then(work, work);
+    recordingQueue = run.catch(() => undefined);
+    return run;
+}
+
 /**
- * Record in a fresh Node process (runtime state is process-global), e.g. to evaluate the same
- * program twice with different config. Only the plain data of the recording crosses over.
- *
- * Recordings are cached in the OS temp directory by (options, hash of the program's sources), so
- * test files that evaluate the same stack share one evaluation. RECORDING_CACHE=off disables it.
+ * Record the program with canned host outputs (test/support/canned-outputs.ts) and return plain
+ * data, e.g. to evaluate several configs in one test file. Recordings run one at a time in this
+ * process (each resets the mocks and the config) and are cached in the OS temp directory by
+ * (options, hash of the program's sources), so test files that evaluate the same stack share one
+ * evaluation. RECORDING_CACHE=off disables the cache.
  */
-export async function recordInSubprocess(options: Omit<RecordOptions, "resolve" | "program"> & { canned?: boolean }): Promise<Recording> {
-    const useCache = process.env.RECORDING_CACHE !== "off";
-    let cacheFile: string | undefined;
-    if (useCache) {
-        sourceHash ??= programSourceHash();
-        const key = crypto.createHash("sha256").update(sourceHash).update(JSON.stringify(options)).digest("hex").slice(0, 32);
-        const cacheDir = path.join(os.tmpdir(), "replicated-recordings");
-        fs.mkdirSync(cacheDir, { recursive: true });
-        cacheFile = path.join(cacheDir, `${key}.json`);
-        if (fs.existsSync(cacheFile)) {
-            const cached = JSON.parse(fs.readFileSync(cacheFile, "utf8")) as { resources: RecordedResource[]; outputs: Record<string, unknown> };
-            return makeRecording(cached.resources, cached.outputs);
-        }
+export async function recordCanned(options: Omit<RecordOptions, "resolve" | "program"> & { canned?: true }): Promise<Recording> {
+    const cacheFile = recordingCacheFile(options);
+    if (cacheFile !== undefined && fs.existsSync(cacheFile)) {
+        const cached = JSON.parse(fs.readFileSync(cacheFile, "utf8")) as { resources: RecordedResource[]; outputs: Record<string, unknown> };
+        return makeRecording(cached.resources, cached.outputs);
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { cannedResolver } = require("./canned-outputs") as typeof import("./canned-outputs");
+    const recording = await serialized(() => recordProgram({ ...options, resolve: cannedResolver }));
+    const text = JSON.stringify({ resources: recording.resources, outputs: recording.outputs });
+    if (cacheFile !== undefined) {
+        const staging = `${cacheFile}.${process.pid}.tmp`;
+        fs.writeFileSync(staging, text);
+        fs.renameSync(staging, cacheFile);
+    }
+    const plain = JSON.parse(text) as { resources: RecordedResource[]; outputs: Record<string, unknown> };
+    return makeRecording(plain.resources, plain.outputs);
+}
+
+function recordingCacheFile(options: object): string | undefined {
+    if (process.env.RECORDING_CACHE === "off") {
+        return undefined;
+    }
+    sourceHash ??= programSourceHash();
+    const key = crypto.createHash("sha256").update(sourceHash).update(JSON.stringify(options)).digest("hex").slice(0, 32);
+    const cacheDir = path.join(os.tmpdir(), "replicated-recordings");
+    fs.mkdirSync(cacheDir, { recursive: true });
+    return path.join(cacheDir, `${key}.json`);
+}
+
+/**
+ * Record in a fresh Node process, with canned outputs, when a test needs a process of its own
+ * (for instance to observe what a failed evaluation prints). Cached like {@link recordCanned}.
+ */
+export async function recordInFreshProcess(options: Omit<RecordOptions, "resolve" | "program">): Promise<Recording> {
+    const cacheFile = recordingCacheFile(options);
+    if (cacheFile !== undefined && fs.existsSync(cacheFile)) {
+        const cached = JSON.parse(fs.readFileSync(cacheFile, "utf8")) as { resources: RecordedResource[]; outputs: Record<string, unknown> };
+        return makeRecording(cached.resources, cached.outputs);
     }
     const cli = path.join(__dirname, "record-cli.ts");
     const { stdout } = await execFileAsync(process.execPath, ["--import", "tsx", cli], {
@@ -322,3 +377,6 @@ export async function recordInSubprocess(options: Omit<RecordOptions, "resolve" 
     }
     return makeRecording(parsed.resources, parsed.outputs);
 }
+
+/** Former name of {@link recordCanned}. */
+export const recordInSubprocess = recordCanned;

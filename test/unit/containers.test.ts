@@ -220,8 +220,13 @@ for (const stack of stackNames()) {
             const channel = (raw.channel as string | undefined) ?? "stable";
             for (const host of hosts) {
                 const images = recording.byType(IMAGE).filter((i) => i.parent === `replicated:docker:Images::${host.name}-images`);
+                // Application images come through the same component; their names are the customer's.
+                const applicationImages = new Set(((raw.applications as Array<{ image: string }> | undefined) ?? []).map((app) => app.image));
                 for (const image of images) {
                     assert.equal(image.inputs.keepLocally, true);
+                    if (applicationImages.has(String(image.inputs.name))) {
+                        continue;
+                    }
                     assert.match(String(image.inputs.name), new RegExp(`^${registry.replace(/[.]/g, "\\.")}/replicated(-[a-z]+)?:${channel}-${String(raw.version).replace(/[.]/g, "\\.")}$`));
                 }
                 const load = recording.byType(COMMAND).find((c) => c.name === `${host.name}-images-load`);
@@ -283,7 +288,9 @@ describe("what a change touches", () => {
                 }
             }
             for (const ref of changed) {
-                const isImageSide = ref.startsWith(`${IMAGE}::`) || ref.startsWith(`${CONTAINER}::`) || /-images-load$/.test(ref);
+                // Images, containers, the air-gap load, and the guard that records the version on the host.
+                const isImageSide =
+                    ref.startsWith(`${IMAGE}::`) || ref.startsWith(`${CONTAINER}::`) || /-images-load$/.test(ref) || (ref.startsWith(`${COMMAND}::`) && ref.endsWith("-version-guard"));
                 assert.ok(isImageSide, `${ref} changed with the version`);
             }
             assert.ok(changed.some((ref) => ref.startsWith(`${CONTAINER}::`)), "containers move to the new image");

@@ -485,7 +485,9 @@ describe("the command line", () => {
         const text = renderPlan(result);
         assert.match(text, /^plan-diff for stack "acme-online": version=2\.54\.0\n/);
         assert.match(text, /note: The stack's SSH key file/);
-        assert.match(text, /Plan: 0 to create, 0 to delete, \d+ to replace, 0 to update, \d+ unchanged\./);
+        // One update: the host's version guard.
+        assert.match(text, /Plan: 0 to create, 0 to delete, \d+ to replace, 1 to update, \d+ unchanged\./);
+        assert.match(text, /\n {2}~ command:remote:Command acme-1-version-guard {2}\(in VersionGuard acme-1\)\n/);
         const json = JSON.parse(renderJson(result)) as Record<string, unknown>;
         assert.equal(json.stack, "acme-online");
         assert.deepEqual(json.changes, [{ key: "version", value: "2.54.0" }]);
