@@ -92,9 +92,9 @@ export async function benchElevated(
             1.5,
             "ratio",
             () =>
-                `Besides its one container, elevated-run makes about ten docker CLI calls (engine and image checks, docker info and ` +
-                `docker ps for the bundle, an inspect per Replicated container for its logs, the leftover check), each about ` +
-                `${formatSeconds(sides.dockerCliCall.median)} here, and the bundle itself (redaction, tar, gzip, sha256) runs in ` +
+                `Besides its one container, elevated-run makes about a dozen docker CLI calls (engine, image and option checks, ` +
+                `docker info and docker ps for the bundle, an inspect per Replicated container for its logs, the leftover check), ` +
+                `each about ${formatSeconds(sides.dockerCliCall.median)} here, and the bundle itself (redaction, tar, gzip, sha256) runs in ` +
                 `the container. Closing it: query the engine API once (one docker inspect for all five containers, docker info ` +
                 `reused for the engine check), and skip the leftover check when docker run --rm exited normally.`,
         ),

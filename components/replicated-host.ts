@@ -6,8 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { HostConfig, ReplicatedConfig } from "./config";
 import { ApplicationContainers, applicationImageReferences, applicationsForHost } from "./apps";
 import { hostConnection } from "./host/connection";
-import { HostDirectories, OwnershipRepair, ServiceAccount } from "./host";
-import { VersionGuard } from "./host/version-guard";
+import { HostDirectories, OwnershipRepair, ServiceAccount, VersionGuard } from "./host";
 import { ElevatedOperation, helperImageReference, plannedOperations, requestFromPlan } from "./ops";
 import {
     CoreServices,
@@ -41,7 +40,6 @@ export class ReplicatedHost extends pulumi.ComponentResource {
     constructor(name: string, args: ReplicatedHostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("replicated:index:ReplicatedHost", name, {}, opts);
         const connection = hostConnection(args.host, args.config.ssh);
-        void connection;
 
         // --- account (service account, or docker group lookup in root mode) ---
         const account = new ServiceAccount(
@@ -125,8 +123,10 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                 provider: dockerProvider,
                 connection,
                 become: args.host.become,
+                // A refused downgrade stops here: nothing is pulled or loaded before the guard passed.
+                dependsOn: versionChecked,
             },
-            { parent: this, dependsOn: versionChecked },
+            { parent: this },
         );
         const serviceNet = serviceNetwork(
             `${name}-network`,

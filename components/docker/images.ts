@@ -48,6 +48,8 @@ export interface ImagesArgs {
     readonly connection: command.types.input.remote.ConnectionArgs;
     /** How the SSH user becomes root for the load command. */
     readonly become: Become;
+    /** What the load command and every image wait for (the host's version guard). Default: none. */
+    readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 /** Images of one host, pulled or loaded. */
@@ -95,7 +97,7 @@ export class Images extends pulumi.ComponentResource {
                     addPreviousOutputInEnv: false,
                     logging: "stdoutAndStderr",
                 },
-                { parent: this },
+                { parent: this, dependsOn: args.dependsOn },
             );
             resources.push(loadCommand);
         }
@@ -106,7 +108,7 @@ export class Images extends pulumi.ComponentResource {
             const image = new docker.RemoteImage(
                 `${name}-${imageName}`,
                 { name: reference, keepLocally: true },
-                { parent: this, provider: args.provider, ...(loadCommand ? { dependsOn: [loadCommand] } : {}) },
+                { parent: this, provider: args.provider, dependsOn: loadCommand ? [loadCommand] : args.dependsOn },
             );
             byReference.set(reference, image);
             resources.push(image);

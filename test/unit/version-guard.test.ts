@@ -251,16 +251,20 @@ for (const stack of stackNames()) {
                 for (const container of containers) {
                     assert.ok(container.options.dependsOn.includes(guardRef(host)), `${container.name} depends on ${host}-version-guard`);
                 }
-                // Images (the air-gap load and every RemoteImage) are children of the Images
-                // component, which is registered only once the guard has finished.
+                // Images: the air-gap load waits for the guard and every image for the load; in
+                // registry mode every image waits for the guard itself.
                 const images = resources.filter((r) => r.type === IMAGES);
                 assert.equal(images.length, 1, `${host}: one Images component`);
-                assert.ok(images[0].options.dependsOn.includes(guardRef(host)), `${images[0].name} depends on ${host}-version-guard`);
                 const imageChildren = resources.filter((r) => r.parent === `${IMAGES}::${images[0].name}`);
                 assert.ok(imageChildren.length > 0);
                 const loads = resources.filter((r) => scriptNameOf(r) === "load-images");
                 for (const load of loads) {
                     assert.equal(load.parent, `${IMAGES}::${images[0].name}`, `${load.name} is created inside the Images component`);
+                    assert.ok(load.options.dependsOn.includes(guardRef(host)), `${load.name} depends on ${host}-version-guard`);
+                }
+                for (const image of imageChildren.filter((r) => r.type !== COMMAND)) {
+                    const waitsFor = loads.length > 0 ? `${COMMAND}::${loads[0].name}` : guardRef(host);
+                    assert.ok(image.options.dependsOn.includes(waitsFor), `${image.name} depends on ${waitsFor}`);
                 }
                 for (const operation of resources.filter((r) => scriptNameOf(r) === "elevated-run")) {
                     assert.ok(operation.options.dependsOn.includes(guardRef(host)), `${operation.name} depends on ${host}-version-guard`);
