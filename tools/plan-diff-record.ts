@@ -1,7 +1,5 @@
 /**
- * Subprocess entry of plan-diff: records the program once under mocks (Pulumi's runtime state is
- * process-global) and prints the recording as JSON. Options come in PLAN_DIFF_RECORD (JSON:
- * stack, config, secretKeys).
+ * One evaluation for plan-diff: the program recorded under mocks, as plain data.
  *
  * Outputs the program reads are modelled, not fetched: host scripts report what they print on a
  * converged host (test/support/canned-outputs), and a RemoteImage's imageId is derived from its
@@ -11,14 +9,9 @@ import { createHash } from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { cannedResolver } from "../test/support/canned-outputs";
-import { recordProgram, type Resolver } from "../test/support/mock-recorder";
+import { recordProgramQueued, type Resolver } from "../test/support/mock-recorder";
+import type { RecordingData } from "./plan-diff-core";
 import { REMOTE_IMAGE } from "./replace-semantics";
-
-interface RecordRequest {
-    readonly stack: string;
-    readonly config: Record<string, unknown>;
-    readonly secretKeys?: readonly string[];
-}
 
 /** Canned host script outputs, plus an image id per image name. */
 export const modelledResolver: Resolver = async (resource) => {
@@ -46,8 +39,18 @@ async function holdsSecret(value: unknown): Promise<boolean> {
     return false;
 }
 
-async function main(): Promise<void> {
-    const request = JSON.parse(process.env.PLAN_DIFF_RECORD ?? "{}") as RecordRequest;
+/** What plan-diff compares: the recording, plus the names of stack outputs that are secret. */
+export interface DiffRecordRequest {
+    readonly stack: string;
+    readonly config: Record<string, unknown>;
+    readonly secretKeys?: readonly string[];
+}
+
+/**
+ * Evaluate the program once for `request` in this process (queued behind other evaluations:
+ * the Pulumi runtime is process-global) and return plain data.
+ */
+export async function recordForDiff(request: DiffRecordRequest): Promise<RecordingData> {
     const secretOutputs: string[] = [];
     const program = async () => {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -60,13 +63,6 @@ async function main(): Promise<void> {
         }
         return outputs;
     };
-    const recording = await recordProgram({ ...request, resolve: modelledResolver, program });
-    process.stdout.write(JSON.stringify({ resources: recording.resources, outputs: recording.outputs, secretOutputs }));
-}
-
-if (require.main === module) {
-    main().catch((err: unknown) => {
-        process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-        process.exit(1);
-    });
+    const recording = await recordProgramQueued({ ...request, resolve: modelledResolver, program });
+    return JSON.parse(JSON.stringify({ resources: recording.resources, outputs: recording.outputs, secretOutputs })) as RecordingData;
 }

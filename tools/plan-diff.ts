@@ -5,10 +5,8 @@
  * resources are compared, marking each change as an update or a replacement as the providers
  * would apply it. No host, no Pulumi CLI and no operator key is needed.
  */
-import { execFile } from "node:child_process";
-import * as path from "node:path";
-import { promisify } from "node:util";
 import { fixtureKeyFile, readStackConfig, stackNames } from "../test/support/stacks";
+import { recordForDiff } from "./plan-diff-record";
 import {
     applyAssignments,
     diffRecordings,
@@ -19,8 +17,6 @@ import {
     type PlanDiff,
     type RecordingData,
 } from "./plan-diff-core";
-
-const execFileAsync = promisify(execFile);
 
 /** A stack's config ready to evaluate offline, and what was substituted to make that possible. */
 export interface DiffInput {
@@ -58,24 +54,12 @@ export function stackInput(stack: string): DiffInput {
     return { stack, config, secretKeys, notes };
 }
 
-/** Evaluate the program for one config in a fresh process; a config error comes back as the program's own message. */
-export async function evaluate(
-    stack: string,
-    config: Record<string, unknown>,
-    secretKeys: readonly string[] = [],
-    signal?: AbortSignal,
-): Promise<RecordingData> {
-    const entry = path.join(__dirname, "plan-diff-record.ts");
+/** Evaluate the program for one config; a config error comes back as the program's own message. */
+export async function evaluate(stack: string, config: Record<string, unknown>, secretKeys: readonly string[] = []): Promise<RecordingData> {
     try {
-        const { stdout } = await execFileAsync(process.execPath, ["--import", "tsx", entry], {
-            env: { ...process.env, PLAN_DIFF_RECORD: JSON.stringify({ stack, config, secretKeys }) },
-            maxBuffer: 512 * 1024 * 1024,
-            ...(signal !== undefined ? { signal } : {}),
-        });
-        return JSON.parse(stdout) as RecordingData;
+        return await recordForDiff({ stack, config, secretKeys });
     } catch (err) {
-        const stderr = (err as { stderr?: string }).stderr;
-        throw new EvaluationError(stderr?.trim() || (err as Error).message);
+        throw new EvaluationError(err instanceof Error ? err.message : String(err));
     }
 }
 
@@ -103,16 +87,12 @@ export async function planDiff(stack: string, changes: readonly string[]): Promi
     } catch (err) {
         throw new UsageError((err as Error).message);
     }
-    // Both evaluations run at once; when one fails the other is stopped (a bad value fails fast).
-    const abort = new AbortController();
-    const failed = (what: string) => (err: unknown) => {
-        abort.abort();
+    // One after the other in this process: the Pulumi runtime is process-global.
+    const evaluated = (what: string) => (err: unknown) => {
         throw new EvaluationError(`${what}:\n${(err as Error).message}`);
     };
-    const [before, after] = await Promise.all([
-        evaluate(stack, input.config, input.secretKeys, abort.signal).catch(failed("the stack's current configuration does not evaluate")),
-        evaluate(stack, proposed, input.secretKeys, abort.signal).catch(failed("the proposed change is rejected by the program")),
-    ]);
+    const before = await evaluate(stack, input.config, input.secretKeys).catch(evaluated("the stack's current configuration does not evaluate"));
+    const after = await evaluate(stack, proposed, input.secretKeys).catch(evaluated("the proposed change is rejected by the program"));
     const notes = [...input.notes, ...versionNotes(input.config, proposed)];
     return { input: { ...input, notes }, assignments, before, after, diff: diffRecordings(before, after) };
 }

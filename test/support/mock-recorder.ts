@@ -317,6 +317,11 @@ function serialized<T>(work: () => Promise<T>): Promise<T> {
     return run;
 }
 
+/** {@link recordProgram}, queued behind any recording already running in this process. */
+export function recordProgramQueued(options: RecordOptions): Promise<Recording> {
+    return serialized(() => recordProgram(options));
+}
+
 /**
  * Record the program with canned host outputs (test/support/canned-outputs.ts) and return plain
  * data, e.g. to evaluate several configs in one test file. Recordings run one at a time in this
@@ -332,7 +337,7 @@ export async function recordCanned(options: Omit<RecordOptions, "resolve" | "pro
     }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { cannedResolver } = require("./canned-outputs") as typeof import("./canned-outputs");
-    const recording = await serialized(() => recordProgram({ ...options, resolve: cannedResolver }));
+    const recording = await recordProgramQueued({ ...options, resolve: cannedResolver });
     const text = JSON.stringify({ resources: recording.resources, outputs: recording.outputs });
     if (cacheFile !== undefined) {
         const staging = `${cacheFile}.${process.pid}.tmp`;
