@@ -168,8 +168,7 @@ export async function benchScale(plan: BenchPlan, log: (line: string) => void): 
                 `the SDK's retained stack strings. With the SDK's stack capture off the ratio is ` +
                 `${withoutSdkStackCapture.programRatio}. Repetitions ranged ${range(smallRow.samples.programSeconds)} at ${small} ` +
                 `hosts and ${range(largeRow.samples.programSeconds)} at ${large}: on a busy machine the ratio is within that noise. ` +
-                `Nothing a host registers depends on the number of hosts except its list of cluster addresses (used for NO_PROXY); ` +
-                `the SDK change in the next note would make it linear.`,
+                `Nothing a host registers depends on the number of hosts except its list of cluster addresses (used for NO_PROXY).`,
         ),
         checkTarget(
             "scale.wall",
@@ -178,12 +177,14 @@ export async function benchScale(plan: BenchPlan, log: (line: string) => void): 
             15,
             "s",
             () =>
-                `${largeRow.resources} resources at ${perResourceMs} ms each. Most of it is the Pulumi SDK, not this program's code: ` +
-                `every output of every resource gets a debuggablePromise that captures new Error().stack (and, with TypeScript ` +
-                `source maps on, maps it). With that capture off (diagnostic run) the same evaluation takes ` +
-                `${formatSeconds(withoutSdkStackCapture.programSeconds)} instead of ${formatSeconds(largeRow.programSeconds)} ` +
-                `(${Math.round(sdkShare * 100)}% of the time). Closing it needs the SDK to capture those stacks lazily (an upstream ` +
-                `change), or fewer resources per host; splitting a 500-host estate into several stacks also divides it.`,
+                `${largeRow.resources} resources at ${perResourceMs} ms each, in the Pulumi SDK more than in this program's code. ` +
+                `Every output of every resource gets a debuggablePromise that captures new Error().stack: with that capture off ` +
+                `(diagnostic run) the evaluation takes ${formatSeconds(withoutSdkStackCapture.programSeconds)} instead of ` +
+                `${formatSeconds(largeRow.programSeconds)} (${Math.round(sdkShare * 100)}% less). Garbage collection is ` +
+                `${formatSeconds(largeRow.gcSeconds)} of the evaluation; most of the remainder is the SDK's per-resource work ` +
+                `(outputs, input serialisation, the mock engine's round trip). Closing it needs the SDK to capture those stacks ` +
+                `lazily (an upstream change) and fewer resources per host, or splitting a ${large}-host estate into several stacks ` +
+                `(time and memory are per stack).`,
         ),
         checkTarget(
             "scale.memory",
@@ -193,9 +194,10 @@ export async function benchScale(plan: BenchPlan, log: (line: string) => void): 
             "MiB",
             () =>
                 `About ${round(((largeRow.peakRssMiB - smallRow.peakRssMiB) / (largeRow.resources - smallRow.resources)) * 1024, 0)} KiB ` +
-                `per resource. The SDK's captured stack strings are part of it: with the capture off the peak is ` +
-                `${Math.round(withoutSdkStackCapture.peakRssMiB)} MiB. The rest is each registration's inputs and state (every ` +
-                `remote command carries its script text). Closing it: the SDK change above, or several smaller stacks.`,
+                `per resource at the peak, alive until the evaluation ends. The SDK's captured stack strings are ` +
+                `${Math.round(largeRow.peakRssMiB - withoutSdkStackCapture.peakRssMiB)} MiB of it (peak with the capture off: ` +
+                `${Math.round(withoutSdkStackCapture.peakRssMiB)} MiB); the rest is the SDK's output and promise objects and each ` +
+                `registration's inputs. Closing it: the SDK change above, or several smaller stacks.`,
         ),
     ];
     return { repetitions: plan.scaleRepetitions, rows, withoutSdkStackCapture, linearity, targets };

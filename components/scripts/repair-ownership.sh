@@ -15,8 +15,9 @@
 #   - a non-directory with more than one hard link is re-owned only when ALL its links lie inside
 #     the trees (links counted per inode inside the trees vs st_nlink); otherwise it is skipped and
 #     reported, so a hard link to a file elsewhere (say a root-owned one) cannot be used to take it.
+# Each tree is walked once; multiply-linked files are decided from that walk's list.
 # It keeps no state: killed at any point, the next run finds what is still wrong and finishes.
-# Needs GNU findutils (-printf, -samefile) and /proc/self/mountinfo.
+# Needs GNU findutils (-printf, -samefile, xargs -0), awk (mawk or gawk) and /proc/self/mountinfo.
 #
 # Prints one JSON line last:
 #   {"changed":0,"skipped":0,"trees":4,"mountsLeftAlone":0,"protectedHardlinks":1}
@@ -26,8 +27,8 @@ umask 077
 readonly TREES="/var/lib/replicated /var/run/replicated /var/lib/replicated-operator /var/run/replicated-operator"
 readonly LOCK_FILE=/run/replicated-provision.lock
 readonly LOCK_WAIT_SECONDS=120
-# -inum terms per find call when re-owning multiply-linked files (keeps argv small).
-readonly INODE_BATCH=200
+# chown -h processes working in parallel on the main pass's batches (the walk runs alongside).
+readonly CHOWN_JOBS=2
 # Skipped files named on stderr (the count in the summary is complete).
 readonly SKIPPED_SHOWN=20
 
@@ -191,84 +192,87 @@ run_find() {
 	(cd -P -- "$root" && exec find -P "$@")
 }
 
-# Everything that differs except multiply-linked non-directories: re-owned in batches; those are
-# recorded as "dev:inode nlink" lines for the link count check.
+# One walk of each tree: every entry that differs is re-owned by chown -h in batches as the walk
+# finds it (find | xargs: the walk and the chowns overlap), except multiply-linked
+# non-directories, recorded NUL-terminated as "dev:inode nlink root-index ./path" for the link
+# check. The same inode has one owner, so every link of a mismatching file inside is listed.
 main_pass() {
 	pass=$1
 	status=0
+	root_index=0
+	rm -f -- "$work/find.failed"
 	while read -r root; do
-		run_find "$root" \
-			"(" ! -type d -links +1 "(" ! -user "$owner_uid" -o ! -group "$owner_gid" ")" \
-			-fprintf "$work/multi.$pass.$root_index" '%D:%i %n\n' ")" \
-			-o "(" ! -user "$owner_uid" -o ! -group "$owner_gid" ")" \
-			-fprintf "$work/changed.$pass.$root_index" 'x' \
-			-exec chown -h -- "$owner_uid:$owner_gid" "{}" + || status=1
+		{
+			run_find "$root" \
+				"(" ! -user "$owner_uid" -o ! -group "$owner_gid" ")" \
+				"(" ! -type d -links +1 \
+				-fprintf "$work/multi.$pass.$root_index" "%D:%i %n $root_index %p\\0" \
+				-o -fprintf "$work/changed.$pass.$root_index" 'x' -print0 ")" ||
+				: >"$work/find.failed"
+		} | (cd -P -- "$root" && exec xargs -0 -r -P "$CHOWN_JOBS" chown -h -- "$owner_uid:$owner_gid") || status=1
+		if [ -e "$work/find.failed" ]; then
+			status=1
+		fi
 		root_index=$((root_index + 1))
 	done <"$work/roots"
 	return "$status"
 }
 
-count_bytes() {
-	total=0
-	for file in "$@"; do
-		if [ -f "$file" ]; then
-			total=$((total + $(wc -c <"$file")))
-		fi
-	done
-	printf '%s\n' "$total"
-}
-
-# Re-own multiply-linked files whose every link is inside the trees; count and name the others.
+# From the main pass's list alone (no further walk): a multiply-linked file whose every link is
+# inside the trees (paths listed per dev:inode >= st_nlink) is re-owned; the others are counted
+# and the first $SKIPPED_SHOWN of their names printed on stderr.
 hardlink_pass() {
-	cat "$work"/multi.* 2>/dev/null | sort | uniq -c >"$work/tally" || true
-	: >"$work/safe"
-	: >"$work/unsafe"
-	while read -r paths key nlink; do
-		if [ "$paths" -ge "$nlink" ]; then
-			printf '%s\n' "$key" >>"$work/safe"
-		else
-			printf '%s %s %s\n' "$key" "$paths" "$nlink" >>"$work/unsafe"
-			skipped=$((skipped + paths))
-		fi
-	done <"$work/tally"
-
+	cat -- "$work"/multi.* 2>/dev/null >"$work/multi" || true
+	: >"$work/links"
+	if [ -s "$work/multi" ]; then
+		# shellcheck disable=SC2016 # awk's own $ fields
+		awk -v work="$work" -v shown_max="$SKIPPED_SHOWN" '
+			BEGIN {
+				roots = 0
+				while ((getline line < (work "/roots")) > 0) root[roots++] = line
+				close(work "/roots")
+				RS = "\0"
+				ORS = "\0"
+				records = 0
+			}
+			{
+				rest = $0
+				cut = index(rest, " "); key = substr(rest, 1, cut - 1); rest = substr(rest, cut + 1)
+				cut = index(rest, " "); nlink[key] = substr(rest, 1, cut - 1) + 0; rest = substr(rest, cut + 1)
+				cut = index(rest, " "); index_of[records] = substr(rest, 1, cut - 1); path_of[records] = substr(rest, cut + 1)
+				key_of[records] = key
+				paths[key]++
+				records++
+			}
+			END {
+				safe = 0; skipped = 0; shown = 0
+				for (r = 0; r < records; r++) {
+					key = key_of[r]
+					if (paths[key] >= nlink[key]) {
+						print path_of[r] > (work "/safe." index_of[r])
+						safe++
+						continue
+					}
+					skipped++
+					if (shown < shown_max) {
+						printf "skipped %s/%s: %d of its %d hard links are inside the owned trees, so it stays as it is (re-own it by hand only if every link is meant to belong to the service)\n", root[index_of[r]], substr(path_of[r], 3), paths[key], nlink[key]
+						shown++
+					}
+				}
+				printf "%d %d\n", safe, skipped > (work "/links")
+			}
+		' <"$work/multi" >&2
+	fi
+	read -r safe skipped <"$work/links" || {
+		safe=0
+		skipped=0
+	}
 	root_index=0
-	batch_index=0
 	while read -r root; do
-		device=$(stat -c %d -- "$root")
-		grep "^$device:" "$work/safe" | cut -d: -f2 >"$work/safe.$root_index" || true
-		while [ -s "$work/safe.$root_index" ]; do
-			head -n "$INODE_BATCH" "$work/safe.$root_index" >"$work/batch"
-			tail -n "+$((INODE_BATCH + 1))" "$work/safe.$root_index" >"$work/rest"
-			mv -f -- "$work/rest" "$work/safe.$root_index"
-			set -- "("
-			first=1
-			while read -r inode; do
-				if [ "$first" = 0 ]; then
-					set -- "$@" -o
-				fi
-				set -- "$@" -inum "$inode"
-				first=0
-			done <"$work/batch"
-			batch_index=$((batch_index + 1))
-			set -- "$@" ")" ! -type d "(" ! -user "$owner_uid" -o ! -group "$owner_gid" ")" \
-				-fprintf "$work/changed.links.$batch_index" 'x' \
-				-exec chown -h -- "$owner_uid:$owner_gid" "{}" +
-			run_find "$root" "$@" || die "re-owning hard-linked files below $root failed; see the messages above. Re-run to finish"
-		done
-
-		shown=0
-		# The root as literal text in a find -printf format.
-		format_root=$(printf '%s' "$root" | sed 's/[%\\]/&&/g')
-		while read -r key paths nlink && [ "$shown" -lt "$SKIPPED_SHOWN" ]; do
-			case $key in
-			"$device":*) ;;
-			*) continue ;;
-			esac
-			inode=${key#*:}
-			run_find "$root" ! -type d -inum "$inode" -printf "skipped $format_root/%P: $paths of its $nlink hard links are inside the owned trees, so it stays as it is (re-own it by hand only if every link is meant to belong to the service)\n" >&2 || true
-			shown=$((shown + 1))
-		done <"$work/unsafe"
+		if [ -s "$work/safe.$root_index" ]; then
+			(cd -P -- "$root" && exec xargs -0 -r chown -h -- "$owner_uid:$owner_gid" <"$work/safe.$root_index") ||
+				die "re-owning hard-linked files below $root failed; see the messages above. Re-run to finish"
+		fi
 		root_index=$((root_index + 1))
 	done <"$work/roots"
 }
@@ -280,19 +284,18 @@ work=$(mktemp -d)
 find_roots
 find_mounts_below_roots
 skipped=0
+safe=0
 
-root_index=0
 if ! main_pass 1; then
 	# Entries that vanish while the tree is walked (a running service) make find or chown fail;
 	# a second pass finds only what is still wrong.
 	note "the first pass reported errors (see above); checking again"
 	rm -f -- "$work"/multi.*
-	root_index=0
 	main_pass 2 || die "re-owning failed twice; see the messages above. Nothing outside the trees was touched. Fix the cause, then re-run"
 fi
 hardlink_pass
 
-changed=$(count_bytes "$work"/changed.*)
+changed=$(($(cat -- "$work"/changed.* 2>/dev/null | wc -c) + safe))
 trees=$(grep -c . "$work/roots" || true)
 mounts=$(mounts_count)
 protected=null

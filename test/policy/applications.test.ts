@@ -10,7 +10,7 @@ import { before, describe, test } from "node:test";
 import { applicationSpec, type ApplicationContext } from "../../components/apps/application-spec";
 import { parseConfig, type ApplicationConfig } from "../../components/config";
 import { CONTAINER, RULES, packConfigForStack, ruleConfig, validateResource, type PackConfig, type RuleArgs, type Violation } from "../../policy/rules";
-import { encodeConfig, recordInSubprocess, type Recording } from "../support/mock-recorder";
+import { encodeConfig, recordCanned, type Recording } from "../support/mock-recorder";
 import { stackConfigForTest } from "../support/stacks";
 
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHt0lW8jY2OFo3QhMbo7V1H0Lr1iJ5qk3o1pQ0yTw9nA";
@@ -137,7 +137,7 @@ describe("the containers the program declares", () => {
     const stackConfig = { volumeRoots: [ROOT], applications };
     let recording: Recording;
     before(async () => {
-        recording = await recordInSubprocess({ stack: "acme-online", config: stackConfigForTest("acme-online", stackConfig) });
+        recording = await recordCanned({ stack: "acme-online", config: stackConfigForTest("acme-online", stackConfig) });
     });
 
     function judged(packConfig: PackConfig): Violation[] {

@@ -17,7 +17,7 @@ import {
     type RuleArgs,
     type Violation,
 } from "../../policy/rules";
-import { recordInSubprocess, type RecordedResource, type Recording } from "../support/mock-recorder";
+import { recordCanned, type RecordedResource, type Recording } from "../support/mock-recorder";
 import { readStackConfig, stackConfigForTest, stackNames } from "../support/stacks";
 
 interface Case {
@@ -49,7 +49,7 @@ const failures = new Map<string, Error>();
 before(async () => {
     await Promise.all(
         CASES.map((c) =>
-            recordInSubprocess({ stack: c.stack, config: c.config }).then(
+            recordCanned({ stack: c.stack, config: c.config }).then(
                 (recording) => recordings.set(c.label, recording),
                 (err: Error) => failures.set(c.label, err),
             ),

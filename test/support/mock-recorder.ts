@@ -10,14 +10,13 @@
  * `pulumi up` would run them.
  *
  * Pulumi's runtime state is process-global: record once per process (node --test runs each
- * test file in its own process), or use {@link recordInSubprocess}.
+ * test file in its own process), or queue recordings with {@link recordProgramQueued} /
+ * {@link recordCanned}.
  */
-import { execFile } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { promisify } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -279,8 +278,6 @@ export function makeRecording(resources: RecordedResource[], outputs: Record<str
     };
 }
 
-const execFileAsync = promisify(execFile);
-
 /** Files whose content decides what the program records (the cache key includes their hash). */
 function programSourceHash(): string {
     const root = path.join(__dirname, "..", "..");
@@ -296,7 +293,7 @@ function programSourceHash(): string {
         }
     };
     walk(path.join(root, "components"));
-    for (const support of ["mock-recorder.ts", "canned-outputs.ts", "record-cli.ts"]) {
+    for (const support of ["mock-recorder.ts", "canned-outputs.ts"]) {
         files.push(path.join(__dirname, support));
     }
     const hash = crypto.createHash("sha256");
@@ -329,7 +326,7 @@ export function recordProgramQueued(options: RecordOptions): Promise<Recording> 
  * (options, hash of the program's sources), so test files that evaluate the same stack share one
  * evaluation. RECORDING_CACHE=off disables the cache.
  */
-export async function recordCanned(options: Omit<RecordOptions, "resolve" | "program"> & { canned?: true }): Promise<Recording> {
+export async function recordCanned(options: Omit<RecordOptions, "resolve" | "program">): Promise<Recording> {
     const cacheFile = recordingCacheFile(options);
     if (cacheFile !== undefined && fs.existsSync(cacheFile)) {
         const cached = JSON.parse(fs.readFileSync(cacheFile, "utf8")) as { resources: RecordedResource[]; outputs: Record<string, unknown> };
@@ -359,29 +356,3 @@ function recordingCacheFile(options: object): string | undefined {
     return path.join(cacheDir, `${key}.json`);
 }
 
-/**
- * Record in a fresh Node process, with canned outputs, when a test needs a process of its own
- * (for instance to observe what a failed evaluation prints). Cached like {@link recordCanned}.
- */
-export async function recordInFreshProcess(options: Omit<RecordOptions, "resolve" | "program">): Promise<Recording> {
-    const cacheFile = recordingCacheFile(options);
-    if (cacheFile !== undefined && fs.existsSync(cacheFile)) {
-        const cached = JSON.parse(fs.readFileSync(cacheFile, "utf8")) as { resources: RecordedResource[]; outputs: Record<string, unknown> };
-        return makeRecording(cached.resources, cached.outputs);
-    }
-    const cli = path.join(__dirname, "record-cli.ts");
-    const { stdout } = await execFileAsync(process.execPath, ["--import", "tsx", cli], {
-        env: { ...process.env, RECORD_OPTIONS: JSON.stringify(options) },
-        maxBuffer: 512 * 1024 * 1024,
-    });
-    const parsed = JSON.parse(stdout) as { resources: RecordedResource[]; outputs: Record<string, unknown> };
-    if (cacheFile !== undefined) {
-        const staging = `${cacheFile}.${process.pid}.tmp`;
-        fs.writeFileSync(staging, stdout);
-        fs.renameSync(staging, cacheFile);
-    }
-    return makeRecording(parsed.resources, parsed.outputs);
-}
-
-/** Former name of {@link recordCanned}. */
-export const recordInSubprocess = recordCanned;

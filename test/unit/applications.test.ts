@@ -31,7 +31,7 @@ import { ContainerSpecError, DOCKER_SOCKET, LOG_DRIVER, RESTART_POLICY, SECURITY
 import { DAEMON_PORTS, PREMKIT_HOST_PORT, STATSD_PORT } from "../../components/docker/services";
 import { helperImageReference } from "../../components/ops/operation-spec";
 import { CANNED_DOCKER_GID, CANNED_UID, cannedResolver, scriptArgsOf, scriptNameOf } from "../support/canned-outputs";
-import { encodeConfig, recordInSubprocess, recordProgramQueued, type RecordedResource, type Recording } from "../support/mock-recorder";
+import { encodeConfig, recordCanned, recordProgramQueued, type RecordedResource, type Recording } from "../support/mock-recorder";
 import { stackConfigForTest } from "../support/stacks";
 
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHt0lW8jY2OFo3QhMbo7V1H0Lr1iJ5qk3o1pQ0yTw9nA";
@@ -525,13 +525,13 @@ let changed: Recording;
 let airgapped: Recording;
 before(async () => {
     [recording, again] = await Promise.all([
-        recordInSubprocess({ stack: "acme-online", config: programConfig() }),
-        recordInSubprocess({ stack: "acme-online", config: programConfig(), canned: true, preview: false }),
+        recordCanned({ stack: "acme-online", config: programConfig() }),
+        recordCanned({ stack: "acme-online", config: programConfig(), preview: false }),
     ]);
     const modeChanged = APPLICATIONS.map((a) => (a.name === "app-service" ? { ...a, volumes: [{ ...a.volumes![0], mode: "0750" }] } : a));
     [changed, airgapped] = await Promise.all([
-        recordInSubprocess({ stack: "acme-online", config: programConfig(modeChanged) }),
-        recordInSubprocess({ stack: "acme-online", config: programConfig(APPLICATIONS, { airgap: { imagesDir: "/var/lib/replicated-images" } }) }),
+        recordCanned({ stack: "acme-online", config: programConfig(modeChanged) }),
+        recordCanned({ stack: "acme-online", config: programConfig(APPLICATIONS, { airgap: { imagesDir: "/var/lib/replicated-images" } }) }),
     ]);
 });
 
@@ -636,7 +636,7 @@ describe("the program with applications", () => {
     });
 
     test("the example stack initech-apps: service-mode applications on the hosts they name", async () => {
-        const rec = await recordInSubprocess({ stack: "initech-apps", config: stackConfigForTest("initech-apps") });
+        const rec = await recordCanned({ stack: "initech-apps", config: stackConfigForTest("initech-apps") });
         assert.equal(rec.find(CONTAINER, "initech-1-apps-reports-web").inputs.user, `${CANNED_UID}:${CANNED_DOCKER_GID}`);
         assert.equal(rec.find(CONTAINER, "initech-2-apps-tps-worker").inputs.user, `${CANNED_UID}:${CANNED_DOCKER_GID}`);
         assert.equal(rec.byType(CONTAINER).filter((c) => labelsOf(c.inputs)[LABEL_APPLICATION] !== undefined).length, 2, "each application on its host only");

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import { describe, test } from "node:test";
 import { CANNED_DAEMON_TOKEN, CANNED_DOCKER_GID, CANNED_UID, scriptNameOf } from "../support/canned-outputs";
 import { containerPlan, networkCreateArgs, providerSettings } from "../support/container-runner";
-import { recordInSubprocess, type RecordedResource, type Recording } from "../support/mock-recorder";
+import { recordCanned, type RecordedResource, type Recording } from "../support/mock-recorder";
 import { readStackConfig, stackConfigForTest, stackNames } from "../support/stacks";
 
 const CONTAINER = "docker:index/container:Container";
@@ -50,7 +50,7 @@ function recordStack(stack: string, overrides: Record<string, unknown> = {}): Pr
     const key = `${stack} ${JSON.stringify(overrides)}`;
     let recording = recordings.get(key);
     if (recording === undefined) {
-        recording = limited(() => recordInSubprocess({ stack, config: stackConfigForTest(stack, overrides) }));
+        recording = limited(() => recordCanned({ stack, config: stackConfigForTest(stack, overrides) }));
         // Failures surface in the tests that await it.
         recording.catch(() => undefined);
         recordings.set(key, recording);
@@ -316,7 +316,7 @@ describe("docker provider key handling", () => {
         // A stack name of its own: the key file's path derives from it, and other test runs may
         // evaluate acme-online at the same time.
         const stack = `unit-key-${process.pid}-${Date.now()}`;
-        const recording = await limited(() => recordInSubprocess({ stack, config, secretKeys: ["sshPrivateKey"] }));
+        const recording = await limited(() => recordCanned({ stack, config, secretKeys: ["sshPrivateKey"] }));
         const provider = recording.find("pulumi:providers:docker", "acme-1-docker");
         assert.ok(!JSON.stringify(provider.inputs).includes("unit-test-secret-key"), "key contents never in provider inputs");
         const { sshOpts } = providerSettings(provider.inputs);

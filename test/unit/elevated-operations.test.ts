@@ -27,7 +27,7 @@ import {
 } from "../../components/ops";
 import { MAX_ID, REQUEST_ID_PATTERN, SCRIPTS_DIR, loadScript, remoteInvocation } from "../../components/shell";
 import { CANNED_DAEMON_TOKEN, CANNED_DOCKER_GID, CANNED_UID, scriptArgsOf, scriptNameOf } from "../support/canned-outputs";
-import { encodeConfig, recordInSubprocess, type Recording, type RecordedResource } from "../support/mock-recorder";
+import { encodeConfig, recordCanned, type Recording, type RecordedResource } from "../support/mock-recorder";
 import { fixtureKeyFile, readStackConfig, stackConfigForTest, stackNames } from "../support/stacks";
 
 const SETTINGS: RunSettings = { stack: "acme-online", helperImage: "quay.io/replicated/replicated-helper:stable-2.53.2", timeoutSeconds: 300 };
@@ -267,7 +267,7 @@ const recordings = new Map<string, Promise<Recording>>();
 function recordingOf(stack: string): Promise<Recording> {
     let recording = recordings.get(stack);
     if (recording === undefined) {
-        recording = recordInSubprocess({ stack, config: withOperations(stack) });
+        recording = recordCanned({ stack, config: withOperations(stack) });
         recordings.set(stack, recording);
         recording.catch(() => undefined); // reported by the test that awaits it
     }
@@ -390,8 +390,8 @@ describe("the program with operations requested", () => {
         const stack = "acme-online";
         const [first, again, next] = await Promise.all([
             recordingOf(stack),
-            recordInSubprocess({ stack, config: withOperations(stack) }),
-            recordInSubprocess({ stack, config: withOperations(stack, { ...OPERATIONS_BLOCK, supportBundle: { request: "bundle-2026-11-29" } }) }),
+            recordCanned({ stack, config: withOperations(stack) }),
+            recordCanned({ stack, config: withOperations(stack, { ...OPERATIONS_BLOCK, supportBundle: { request: "bundle-2026-11-29" } }) }),
         ]);
         const inputsOf = (recording: Recording) =>
             Object.fromEntries(opCommands(recording).map((cmd) => [cmd.name, { create: cmd.inputs.create, stdin: cmd.inputs.stdin, triggers: cmd.inputs.triggers }]));
@@ -404,14 +404,14 @@ describe("the program with operations requested", () => {
     });
 
     test("without an operations block there are no elevated operations", async () => {
-        const recording = await recordInSubprocess({ stack: "acme-online", config: stackConfigForTest("acme-online") });
+        const recording = await recordCanned({ stack: "acme-online", config: stackConfigForTest("acme-online") });
         assert.equal(recording.byType("replicated:ops:ElevatedOperation").length, 0);
         assert.ok(recording.byType("command:remote:Command").length > 0, "the rest of the program is there");
     });
 
     test("a hostile request id never reaches a command: the program fails on config", async () => {
         await assert.rejects(
-            recordInSubprocess({ stack: "acme-online", config: withOperations("acme-online", { supportBundle: { request: "x'; reboot; '" } }) }),
+            recordCanned({ stack: "acme-online", config: withOperations("acme-online", { supportBundle: { request: "x'; reboot; '" } }) }),
             /replicated:operations\.supportBundle\.request: must match/,
         );
     });

@@ -21,7 +21,7 @@ import {
 } from "../../components/host";
 import { SCRIPTS_DIR, SUDO_UNAVAILABLE_EXIT, loadScript, remoteInvocation } from "../../components/shell";
 import { CANNED_DAEMON_TOKEN, CANNED_DOCKER_GID, CANNED_UID, scriptArgsOf, scriptNameOf } from "../support/canned-outputs";
-import { recordInSubprocess, type RecordedResource, type Recording } from "../support/mock-recorder";
+import { recordCanned, type RecordedResource, type Recording } from "../support/mock-recorder";
 import { fixtureKeyFile, readStackConfig, stackConfigForTest, stackNames } from "../support/stacks";
 
 const COMMAND = "command:remote:Command";
@@ -177,7 +177,7 @@ before(async () => {
     // Two at a time: the machine has two cores.
     for (let index = 0; index < entries.length; index += 2) {
         const batch = entries.slice(index, index + 2);
-        const results = await Promise.all(batch.map(([, variant]) => recordInSubprocess(variant)));
+        const results = await Promise.all(batch.map(([, variant]) => recordCanned(variant)));
         batch.forEach(([key], i) => recordings.set(key, results[i]));
     }
 });

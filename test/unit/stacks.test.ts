@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { recordInSubprocess } from "../support/mock-recorder";
+import { recordCanned } from "../support/mock-recorder";
 import { readStackConfig, stackConfigForTest, stackNames } from "../support/stacks";
 
 const stacks = stackNames();
@@ -17,7 +17,7 @@ test("stacks/ holds the dev stack and at least two customers", () => {
 for (const stack of stacks) {
     test(`stack ${stack} evaluates under mocks`, async () => {
         const config = stackConfigForTest(stack);
-        const recording = await recordInSubprocess({ stack, config });
+        const recording = await recordCanned({ stack, config });
         const hostNames = (readStackConfig(stack).hosts as Array<{ name: string }>).map((host) => host.name);
         const hosts = recording.byType("replicated:index:ReplicatedHost");
         assert.deepEqual(hosts.map((host) => host.name).sort(), [...hostNames].sort());

@@ -19,7 +19,7 @@ import {
 } from "../../components/host/version-guard";
 import { isPathWithin, isProtectedHostPath, loadScript, remoteInvocation } from "../../components/shell";
 import { cannedResolver, scriptArgsOf, scriptNameOf } from "../support/canned-outputs";
-import { recordInSubprocess, type RecordedResource, type Recording } from "../support/mock-recorder";
+import { recordCanned, type RecordedResource, type Recording } from "../support/mock-recorder";
 import { readStackConfig, stackConfigForTest, stackNames } from "../support/stacks";
 
 const COMMAND = "command:remote:Command";
@@ -189,7 +189,7 @@ function recordStack(stack: string, overrides: Record<string, unknown> = {}): Pr
     const key = `${stack} ${JSON.stringify(overrides)}`;
     let recording = recordings.get(key);
     if (recording === undefined) {
-        recording = limited(() => recordInSubprocess({ stack, config: stackConfigForTest(stack, overrides) }));
+        recording = limited(() => recordCanned({ stack, config: stackConfigForTest(stack, overrides) }));
         // Failures surface in the tests that await it.
         recording.catch(() => undefined);
         recordings.set(key, recording);
