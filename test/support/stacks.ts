@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
+import { recordCanned, type Recording } from "./mock-recorder";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 export const STACKS_DIR = path.join(PROJECT_DIR, "stacks");
@@ -58,4 +59,21 @@ export function stackConfigForTest(stack: string, overrides: Record<string, unkn
         config.sshPrivateKeyPath = fixtureKeyFile();
     }
     return config;
+}
+
+const stackRecordings = new Map<string, Promise<Recording>>();
+
+/**
+ * A stack's recording with canned host outputs, `overrides` applied to its config; memoised per
+ * process, so the tests of one file share each evaluation. A failure surfaces where it is awaited.
+ */
+export function recordStack(stack: string, overrides: Record<string, unknown> = {}): Promise<Recording> {
+    const key = `${stack} ${JSON.stringify(overrides)}`;
+    let recording = stackRecordings.get(key);
+    if (recording === undefined) {
+        recording = recordCanned({ stack, config: stackConfigForTest(stack, overrides) });
+        recording.catch(() => undefined);
+        stackRecordings.set(key, recording);
+    }
+    return recording;
 }

@@ -10,7 +10,7 @@ import { describe, test } from "node:test";
 import { CANNED_DAEMON_TOKEN, CANNED_DOCKER_GID, CANNED_UID, scriptNameOf } from "../support/canned-outputs";
 import { containerPlan, networkCreateArgs, providerSettings } from "../support/container-runner";
 import { recordCanned, type RecordedResource, type Recording } from "../support/mock-recorder";
-import { readStackConfig, stackConfigForTest, stackNames } from "../support/stacks";
+import { readStackConfig, recordStack, stackConfigForTest, stackNames } from "../support/stacks";
 
 const CONTAINER = "docker:index/container:Container";
 const IMAGE = "docker:index/remoteImage:RemoteImage";
@@ -26,36 +26,6 @@ interface StackHost {
     role: "primary" | "operator";
     privateAddress: string;
     hostKey?: string;
-}
-
-/** Each recording is one child process (~2-3 s of CPU): at most two at a time. */
-const MAX_PARALLEL = 2;
-let running = 0;
-const waiting: Array<() => void> = [];
-async function limited<T>(work: () => Promise<T>): Promise<T> {
-    if (running >= MAX_PARALLEL) {
-        await new Promise<void>((resume) => waiting.push(resume));
-    }
-    running++;
-    try {
-        return await work();
-    } finally {
-        running--;
-        waiting.shift()?.();
-    }
-}
-
-const recordings = new Map<string, Promise<Recording>>();
-function recordStack(stack: string, overrides: Record<string, unknown> = {}): Promise<Recording> {
-    const key = `${stack} ${JSON.stringify(overrides)}`;
-    let recording = recordings.get(key);
-    if (recording === undefined) {
-        recording = limited(() => recordCanned({ stack, config: stackConfigForTest(stack, overrides) }));
-        // Failures surface in the tests that await it.
-        recording.catch(() => undefined);
-        recordings.set(key, recording);
-    }
-    return recording;
 }
 
 const NEXT_VERSION = { version: "2.54.0" };
@@ -316,7 +286,7 @@ describe("docker provider key handling", () => {
         // A stack name of its own: the key file's path derives from it, and other test runs may
         // evaluate acme-online at the same time.
         const stack = `unit-key-${process.pid}-${Date.now()}`;
-        const recording = await limited(() => recordCanned({ stack, config, secretKeys: ["sshPrivateKey"] }));
+        const recording = await recordCanned({ stack, config, secretKeys: ["sshPrivateKey"] });
         const provider = recording.find("pulumi:providers:docker", "acme-1-docker");
         assert.ok(!JSON.stringify(provider.inputs).includes("unit-test-secret-key"), "key contents never in provider inputs");
         const { sshOpts } = providerSettings(provider.inputs);

@@ -19,8 +19,8 @@ import {
 } from "../../components/host/version-guard";
 import { isPathWithin, isProtectedHostPath, loadScript, remoteInvocation } from "../../components/shell";
 import { cannedResolver, scriptArgsOf, scriptNameOf } from "../support/canned-outputs";
-import { recordCanned, type RecordedResource, type Recording } from "../support/mock-recorder";
-import { readStackConfig, stackConfigForTest, stackNames } from "../support/stacks";
+import type { RecordedResource, Recording } from "../support/mock-recorder";
+import { readStackConfig, recordStack, stackNames } from "../support/stacks";
 
 const COMMAND = "command:remote:Command";
 const CONTAINER = "docker:index/container:Container";
@@ -165,36 +165,6 @@ describe("version-guard.sh", () => {
 
 interface StackHost {
     readonly name: string;
-}
-
-/** Each evaluation is one child process (~2-3 s of CPU): at most two at a time (2 cores). */
-const MAX_PARALLEL = 2;
-let running = 0;
-const waiting: Array<() => void> = [];
-async function limited<T>(work: () => Promise<T>): Promise<T> {
-    if (running >= MAX_PARALLEL) {
-        await new Promise<void>((resume) => waiting.push(resume));
-    }
-    running++;
-    try {
-        return await work();
-    } finally {
-        running--;
-        waiting.shift()?.();
-    }
-}
-
-const recordings = new Map<string, Promise<Recording>>();
-function recordStack(stack: string, overrides: Record<string, unknown> = {}): Promise<Recording> {
-    const key = `${stack} ${JSON.stringify(overrides)}`;
-    let recording = recordings.get(key);
-    if (recording === undefined) {
-        recording = limited(() => recordCanned({ stack, config: stackConfigForTest(stack, overrides) }));
-        // Failures surface in the tests that await it.
-        recording.catch(() => undefined);
-        recordings.set(key, recording);
-    }
-    return recording;
 }
 
 function hostsOf(stack: string): string[] {
