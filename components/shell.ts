@@ -166,14 +166,23 @@ export const SCRIPTS_DIR = path.join(__dirname, "scripts");
 
 const scriptCache = new Map<string, string>();
 
-/** Read `components/scripts/<name>.sh` once per process. Names are fixed in code, never config. */
+/**
+ * Read `components/scripts/<name>.sh` once per process, with every `# replicated-include: <lib>`
+ * line replaced by `components/scripts/lib/<lib>.sh` (its shebang dropped): a script travels
+ * alone on stdin, so shared shell functions are inlined rather than sourced. Names are fixed in
+ * code, never config.
+ */
 export function loadScript(name: string): string {
     if (!/^[a-z][a-z0-9-]*$/.test(name)) {
         throw new Error(`invalid script name ${JSON.stringify(name)}`);
     }
     let text = scriptCache.get(name);
     if (text === undefined) {
-        text = fs.readFileSync(path.join(SCRIPTS_DIR, `${name}.sh`), "utf8");
+        text = fs
+            .readFileSync(path.join(SCRIPTS_DIR, `${name}.sh`), "utf8")
+            .replace(/^# replicated-include: ([a-z][a-z0-9-]*)$/gm, (_line, library: string) =>
+                fs.readFileSync(path.join(SCRIPTS_DIR, "lib", `${library}.sh`), "utf8").replace(/^#!.*\n/, "").trimEnd(),
+            );
         scriptCache.set(name, text);
     }
     return text;

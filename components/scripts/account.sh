@@ -20,9 +20,6 @@ umask 077
 
 readonly DOCKER_SOCKET=/var/run/docker.sock
 readonly SERVICE_HOME=/var/lib/replicated
-# Serialises concurrent runs on one host (two `pulumi up`, or an operator running by hand).
-readonly LOCK_FILE=/run/replicated-provision.lock
-readonly LOCK_WAIT_SECONDS=120
 
 changed=0
 
@@ -103,33 +100,7 @@ docker_gid() {
 
 # --- lock ---
 
-# One provisioning run at a time per host. flock where util-linux has it; otherwise a mkdir
-# lock holding the owner's pid, taken over when that process is gone (a killed run).
-acquire_lock() {
-	if command -v flock >/dev/null 2>&1; then
-		exec 9>>"$LOCK_FILE"
-		flock -w "$LOCK_WAIT_SECONDS" 9 ||
-			die "another provisioning run still holds $LOCK_FILE after ${LOCK_WAIT_SECONDS}s. Fix: wait for it to finish, then re-run"
-		return 0
-	fi
-	lock_dir=$LOCK_FILE.d
-	waited=0
-	while ! mkdir -m 0700 -- "$lock_dir" 2>/dev/null; do
-		holder=$(cat -- "$lock_dir/pid" 2>/dev/null || true)
-		if [ -n "$holder" ] && ! kill -0 "$holder" 2>/dev/null; then
-			note "removing the stale lock $lock_dir of process $holder, which is gone"
-			rm -rf -- "$lock_dir"
-			continue
-		fi
-		[ "$waited" -lt "$LOCK_WAIT_SECONDS" ] ||
-			die "another provisioning run still holds $lock_dir after ${LOCK_WAIT_SECONDS}s. Fix: wait for it, or remove $lock_dir if no run is active, then re-run"
-		sleep 1
-		waited=$((waited + 1))
-	done
-	printf '%s\n' "$$" >"$lock_dir/pid"
-	trap 'rm -rf -- "$lock_dir"' EXIT
-	trap 'exit 130' INT TERM HUP
-}
+# replicated-include: provision-lock
 
 # --- account ---
 
@@ -195,6 +166,8 @@ if [ "$mode" = root ]; then
 	exit 0
 fi
 
+trap release_lock EXIT
+trap 'exit 130' INT TERM HUP
 acquire_lock
 dgid=$(docker_gid)
 ensure_user

@@ -24,8 +24,6 @@ readonly DIR_MODE=750
 readonly TMPFILES_DIR=/etc/tmpfiles.d
 readonly TMPFILES_CONF=$TMPFILES_DIR/replicated.conf
 # Shared with account.sh: one provisioning run at a time per host.
-readonly LOCK_FILE=/run/replicated-provision.lock
-readonly LOCK_WAIT_SECONDS=120
 
 changed=0
 directories=0
@@ -63,31 +61,7 @@ esac
 
 # --- lock ---
 
-acquire_lock() {
-	if command -v flock >/dev/null 2>&1; then
-		exec 9>>"$LOCK_FILE"
-		flock -w "$LOCK_WAIT_SECONDS" 9 ||
-			die "another provisioning run still holds $LOCK_FILE after ${LOCK_WAIT_SECONDS}s. Fix: wait for it to finish, then re-run"
-		return 0
-	fi
-	lock_dir=$LOCK_FILE.d
-	waited=0
-	while ! mkdir -m 0700 -- "$lock_dir" 2>/dev/null; do
-		holder=$(cat -- "$lock_dir/pid" 2>/dev/null || true)
-		if [ -n "$holder" ] && ! kill -0 "$holder" 2>/dev/null; then
-			note "removing the stale lock $lock_dir of process $holder, which is gone"
-			rm -rf -- "$lock_dir"
-			continue
-		fi
-		[ "$waited" -lt "$LOCK_WAIT_SECONDS" ] ||
-			die "another provisioning run still holds $lock_dir after ${LOCK_WAIT_SECONDS}s. Fix: wait for it, or remove $lock_dir if no run is active, then re-run"
-		sleep 1
-		waited=$((waited + 1))
-	done
-	printf '%s\n' "$$" >"$lock_dir/pid"
-	trap 'rm -rf -- "$lock_dir"' EXIT
-	trap 'exit 130' INT TERM HUP
-}
+# replicated-include: provision-lock
 
 # --- directories ---
 
@@ -194,6 +168,8 @@ ensure_tmpfiles() {
 
 # --- main ---
 
+trap release_lock EXIT
+trap 'exit 130' INT TERM HUP
 acquire_lock
 
 # Every host: the service account's home, where on-demand operations write (support bundles,

@@ -25,8 +25,6 @@ set -eu
 umask 077
 
 readonly TREES="/var/lib/replicated /var/run/replicated /var/lib/replicated-operator /var/run/replicated-operator"
-readonly LOCK_FILE=/run/replicated-provision.lock
-readonly LOCK_WAIT_SECONDS=120
 # chown -h processes working in parallel on the main pass's batches (the walk runs alongside).
 readonly CHOWN_JOBS=2
 # Skipped files named on stderr (the count in the summary is complete).
@@ -59,40 +57,14 @@ valid_id "$owner_gid" || die "invalid gid \"$owner_gid\": it must be an integer 
 
 # --- lock ---
 
-acquire_lock() {
-	if command -v flock >/dev/null 2>&1; then
-		exec 9>>"$LOCK_FILE"
-		flock -w "$LOCK_WAIT_SECONDS" 9 ||
-			die "another provisioning run still holds $LOCK_FILE after ${LOCK_WAIT_SECONDS}s. Fix: wait for it to finish, then re-run"
-		return 0
-	fi
-	lock_dir=$LOCK_FILE.d
-	waited=0
-	while ! mkdir -m 0700 -- "$lock_dir" 2>/dev/null; do
-		holder=$(cat -- "$lock_dir/pid" 2>/dev/null || true)
-		if [ -n "$holder" ] && ! kill -0 "$holder" 2>/dev/null; then
-			note "removing the stale lock $lock_dir of process $holder, which is gone"
-			rm -rf -- "$lock_dir"
-			continue
-		fi
-		[ "$waited" -lt "$LOCK_WAIT_SECONDS" ] ||
-			die "another provisioning run still holds $lock_dir after ${LOCK_WAIT_SECONDS}s. Fix: wait for it, or remove $lock_dir if no run is active, then re-run"
-		sleep 1
-		waited=$((waited + 1))
-	done
-	printf '%s\n' "$$" >"$lock_dir/pid"
-	release_mkdir_lock=$lock_dir
-}
+# replicated-include: provision-lock
 
 work=""
-release_mkdir_lock=""
 cleanup() {
 	if [ -n "$work" ]; then
 		rm -rf -- "$work"
 	fi
-	if [ -n "$release_mkdir_lock" ]; then
-		rm -rf -- "$release_mkdir_lock"
-	fi
+	release_lock
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP

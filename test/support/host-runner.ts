@@ -286,16 +286,20 @@ async function childMain(): Promise<void> {
         runs,
         commands,
     };
-    process.stdout.write(REPLY_MARKER + JSON.stringify(reply));
-    process.exit(0);
+    replyAndExit(reply);
+}
+
+/**
+ * Print the reply and exit once it is flushed: stdout is a pipe, where writes are asynchronous,
+ * and an immediate process.exit would cut a large reply short.
+ */
+function replyAndExit(reply: ChildReply): void {
+    process.stdout.write(REPLY_MARKER + JSON.stringify(reply), () => process.exit(0));
 }
 
 if (require.main === module && process.env[REQUEST_ENV] !== undefined) {
     childMain().catch((error: unknown) => {
-        process.stdout.write(
-            REPLY_MARKER + JSON.stringify({ resources: [], outputs: {}, error: errorText(error), runs: [], commands: [] } satisfies ChildReply),
-        );
-        process.exit(0);
+        replyAndExit({ resources: [], outputs: {}, error: errorText(error), runs: [], commands: [] });
     });
 }
 
