@@ -7,6 +7,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import ipaddr from "ipaddr.js";
 
 /** User and group names as shadow-utils accepts them portably (and never all digits). */
 export const NAME_PATTERN = /^[a-z_][a-z0-9_-]{0,30}$/;
@@ -61,56 +62,66 @@ export function isPathWithin(child: string, root: string): boolean {
     return child === root || child.startsWith(`${root}/`);
 }
 
-/** IPv4 dotted quad, each octet 0..255 without leading zeros. */
+/**
+ * IPv4 in the one spelling every tool agrees on: four decimal octets 0..255 without leading
+ * zeros. The numeric, octal and hex forms inet_aton also accepts (`2130706433`, `0x7f.1`,
+ * `10.0.0.011`, which is 10.0.0.9) are refused: they read differently to different tools.
+ */
 export function isIPv4(address: string): boolean {
-    const octets = address.split(".");
-    return (
-        octets.length === 4 &&
-        octets.every((octet) => /^(0|[1-9][0-9]{0,2})$/.test(octet) && Number(octet) <= 255)
-    );
+    return ipaddr.IPv4.isValidFourPartDecimal(address);
 }
 
-/** IPv6 in the textual forms docker accepts for a port binding (no zone id). */
+/**
+ * IPv6 in its textual forms, without a zone id (`%eth0`), and with an embedded IPv4 tail only in
+ * strict dotted-quad form.
+ */
 export function isIPv6(address: string): boolean {
-    if (!/^[0-9a-fA-F:.]+$/.test(address) || !address.includes(":")) {
+    if (!/^[0-9a-fA-F:.]+$/.test(address) || !address.includes(":") || !ipaddr.IPv6.isValid(address)) {
         return false;
     }
-    const halves = address.split("::");
-    if (halves.length > 2) {
-        return false;
-    }
-    const groups = halves.flatMap((half) => (half === "" ? [] : half.split(":")));
-    const tail = groups[groups.length - 1] ?? "";
-    const hasIPv4Tail = tail.includes(".");
-    if (hasIPv4Tail && !isIPv4(tail)) {
-        return false;
-    }
-    const hexGroups = hasIPv4Tail ? groups.slice(0, -1) : groups;
-    if (!hexGroups.every((group) => /^[0-9a-fA-F]{1,4}$/.test(group))) {
-        return false;
-    }
-    const width = hexGroups.length + (hasIPv4Tail ? 2 : 0);
-    return halves.length === 2 ? width < 8 : width === 8;
+    const tail = address.slice(address.lastIndexOf(":") + 1);
+    return !tail.includes(".") || isIPv4(tail);
 }
 
 export function isIPAddress(address: string): boolean {
     return isIPv4(address) || isIPv6(address);
 }
 
-/** A DNS host name (labels of letters, digits, hyphens) or an IP address. */
+/**
+ * A DNS host name (labels of letters, digits, hyphens) or an IP address. A name that some
+ * resolver would read as a number (`2130706433`, `0x7f.1`, `10.0.0.011`: the last label all
+ * digits, or anything inet_aton parses) is refused rather than guessed at.
+ */
 export function isHostAddress(address: string): boolean {
     if (isIPAddress(address)) {
         return true;
     }
+    if (ipaddr.isValid(address)) {
+        return false;
+    }
+    const labels = address.split(".");
     return (
         address.length <= 253 &&
-        address.split(".").every((label) => /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label))
+        !/^[0-9]+$/.test(labels[labels.length - 1]) &&
+        labels.every((label) => /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label))
     );
 }
 
-/** Addresses that mean "every interface" in a port binding. */
+/**
+ * Whether `address` means "every interface" when a port binds to it: the unspecified address in
+ * any spelling (`0.0.0.0`, `::`, `0::`, `::0`, `0:0:0:0:0:0:0:0`, `[::]`), and its IPv4-mapped
+ * and IPv4-compatible forms (`::ffff:0.0.0.0`, `::0.0.0.0`), which Docker also binds to all
+ * interfaces. Decided on the parsed bytes, not on the text. The empty string is not an address
+ * here: callers that treat a missing address as "every interface" say so themselves.
+ */
 export function isWildcardAddress(address: string): boolean {
-    return address === "0.0.0.0" || address === "::" || address === "[::]";
+    const bare = /^\[(.*)\]$/.exec(address)?.[1] ?? address;
+    if (!ipaddr.isValid(bare)) {
+        return false;
+    }
+    const bytes = ipaddr.parse(bare).toByteArray();
+    const mappedMarker = bytes.length === 16 && bytes[10] === 0xff && bytes[11] === 0xff;
+    return bytes.every((byte, index) => byte === 0 || (mappedMarker && (index === 10 || index === 11)));
 }
 
 /**

@@ -338,8 +338,10 @@ export function publishesOnAllInterfaces(spec: string): boolean {
         return isWildcardAddress(bracketed[1]) || bracketed[1] === "";
     }
     const parts = spec.split("/")[0].split(":");
-    // "8080" or "8080:80": no address, docker binds 0.0.0.0. "ip:host:container": check the ip.
-    return parts.length < 3 || parts[0] === "" || isWildcardAddress(parts[0]);
+    // "8080" or "8080:80": no address, docker binds 0.0.0.0. "ip:host:container": check the ip,
+    // which is everything before the last two fields (an unbracketed IPv6 address has colons).
+    const ip = parts.slice(0, -2).join(":");
+    return parts.length < 3 || ip === "" || isWildcardAddress(ip);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -29,6 +29,8 @@ export const TEST_LABEL_VALUE = "1";
 export const SANDBOX_LABEL_VALUE = "sandbox";
 /** Label key holding the id of one {@link startHosts} call, to find exactly that call's resources. */
 export const RUN_LABEL = `${HARNESS_LABEL}.run`;
+/** Label key recording how a host boots (`tini` or `systemd`). */
+export const BOOT_LABEL = `${HARNESS_LABEL}.boot`;
 
 /** The users every test host has. */
 export const TEST_HOST_USERS = Object.freeze({
@@ -59,6 +61,8 @@ export interface TestHost {
   runId: string;
   /** Seconds from `docker create` until SSH and the host's own docker answered. */
   startSeconds: number;
+  /** How the host boots (see {@link StartHostsOptions.boot}). */
+  boot: "tini" | "systemd";
 }
 
 /** Result of one remote command. */
@@ -97,6 +101,13 @@ export interface StartHostsOptions {
   sandbox?: boolean;
   /** Bound on waiting for SSH and docker to answer, default 90 000 ms. */
   readyTimeoutMs?: number;
+  /**
+   * How the host boots. `tini` (default): the image's entrypoint starts sshd and dockerd itself.
+   * `systemd`: systemd is PID 1 and runs ssh.service and docker.service, as on a real server,
+   * so tests can install, enable and start units (takeover of installs made by Replicated's
+   * script). `/var/lib/docker` is a volume in both modes, so images survive {@link restartHost}.
+   */
+  boot?: "tini" | "systemd";
 }
 
 /** Timings of this process, for tests and benchmarks to print. */
@@ -401,7 +412,7 @@ export async function startHosts(count: number, opts: StartHostsOptions = {}): P
   const image = await buildTestHostImage();
   const runId = randomBytes(4).toString("hex");
   const labelValue = opts.sandbox ? SANDBOX_LABEL_VALUE : TEST_LABEL_VALUE;
-  const labels = ["--label", `${HARNESS_LABEL}=${labelValue}`, "--label", `${RUN_LABEL}=${runId}`];
+  const labels = ["--label", `${HARNESS_LABEL}=${labelValue}`, "--label", `${RUN_LABEL}=${runId}`, "--label", `${BOOT_LABEL}=${opts.boot ?? "tini"}`];
   const networkName = `rtest-${runId}`;
   const readyTimeoutMs = opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
 
@@ -434,6 +445,7 @@ export async function startHosts(count: number, opts: StartHostsOptions = {}): P
           authorizedKeysDir,
           clientKey,
           readyTimeoutMs,
+          boot: opts.boot ?? "tini",
           onCreated: (id) => {
             createdIds.push(id);
             if (track) live.containers.add(id);
@@ -508,8 +520,18 @@ interface StartOneHostArgs {
   authorizedKeysDir: string;
   clientKey: ClientKey;
   readyTimeoutMs: number;
+  boot: "tini" | "systemd";
   onCreated: (containerId: string) => void;
 }
+
+/** `docker create` arguments of a systemd-booted host (what systemd needs to run as PID 1 in a container). */
+const SYSTEMD_BOOT_ARGS = [
+  "-e", "container=docker",
+  "--tmpfs", "/run:rw,nosuid,nodev,mode=0755",
+  "--tmpfs", "/run/lock:rw,nosuid,nodev,noexec",
+  "--stop-signal", "SIGRTMIN+3",
+  "--entrypoint", "/lib/systemd/systemd",
+];
 
 async function startOneHost(args: StartOneHostArgs): Promise<TestHost> {
   const startedAt = performance.now();
@@ -528,7 +550,7 @@ async function startOneHost(args: StartOneHostArgs): Promise<TestHost> {
         "--network", args.networkName,
         ...DOCKER_IN_DOCKER_ARGS,
         // A fresh /run on every start makes `docker restart` a reboot.
-        "--tmpfs", "/run:rw,nosuid,nodev,noexec,mode=0755",
+        ...(args.boot === "systemd" ? SYSTEMD_BOOT_ARGS : ["--tmpfs", "/run:rw,nosuid,nodev,noexec,mode=0755"]),
         "--stop-timeout", String(STOP_TIMEOUT_SECONDS),
         "--publish", `127.0.0.1:${sshPort}:22`,
         args.image,
@@ -569,6 +591,7 @@ async function startOneHost(args: StartOneHostArgs): Promise<TestHost> {
     networkName: args.networkName,
     runId: args.runId,
     startSeconds: 0,
+    boot: args.boot,
   };
   await waitUntilReady(host, deadline);
   host.startSeconds = (performance.now() - startedAt) / 1000;
@@ -637,11 +660,15 @@ async function ensureStillRunning(containerId: string, name: string): Promise<vo
 /** Container log and dockerd log tails, for error messages. */
 async function diagnostics(containerId: string): Promise<string> {
   const logs = await localDocker(["logs", "--tail", "40", containerId], { allowFailure: true });
-  const dockerd = await localDocker(["exec", containerId, "tail", "-n", "20", "/var/log/dockerd.log"], { allowFailure: true });
+  // Under tini dockerd logs to a file; under systemd to the journal.
+  const dockerd = await localDocker(
+    ["exec", containerId, "sh", "-c", "tail -n 20 /var/log/dockerd.log 2>/dev/null || journalctl --no-pager -n 30 -u docker -u ssh -u testhost-keygen"],
+    { allowFailure: true },
+  );
   return [
     `--- docker logs ${containerId.slice(0, 12)} ---`,
     (logs.stdout + logs.stderr).trim(),
-    "--- /var/log/dockerd.log (tail) ---",
+    "--- dockerd log (tail) ---",
     (dockerd.stdout + dockerd.stderr).trim(),
   ].join("\n");
 }
@@ -761,6 +788,7 @@ export async function attachToHost(
     networkName,
     runId,
     startSeconds: 0,
+    boot: container.Config.Labels[BOOT_LABEL] === "systemd" ? "systemd" : "tini",
   };
   return { host, running };
 }

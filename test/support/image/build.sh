@@ -1,6 +1,10 @@
 #!/bin/bash
-# Builds the disposable test-host image (Debian bookworm, own sshd + own dockerd)
-# from Debian packages only: debootstrap + `docker import`, no registry needed.
+# Builds the disposable test-host image (Debian trixie, own sshd + own dockerd,
+# systemd installed) from Debian packages only: debootstrap + `docker import`, no
+# registry needed. Trixie ships Docker 26, which knows every daemon.json setting
+# the engine tier varies (log-opts, default-network-opts). The image boots either
+# under tini (entrypoint.sh, the default) or with systemd as PID 1 (testhost.ts
+# startHosts({ boot: "systemd" })), where ssh.service and docker.service run.
 #
 # Usage: build.sh               build if needed, print the image tag on stdout
 #        build.sh --print-tag   only print the tag this tree would build
@@ -18,7 +22,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 readonly here
-readonly suite=bookworm
+readonly suite=trixie
 readonly image_repo=replicated-testhost
 cache_dir=${REPLICATED_TESTHOST_CACHE:-/var/cache/replicated-testhost}
 
@@ -37,24 +41,22 @@ package_list() {
 	sed -e 's/#.*//' -e 's/[[:space:]]//g' "$here/packages.txt" | grep -v '^$' | sort -u | paste -sd, -
 }
 
-# The Debian mirror apt already uses here, so the build needs no other network
-# access. deb822 (*.sources) first, then one-line sources.list entries.
+# The Debian mirror apt already uses here (for whatever suite this machine runs),
+# so the build needs no other network access. deb822 (*.sources) first, then
+# one-line sources.list entries; security mirrors are skipped.
 apt_mirror() {
 	local files=() uri=""
 	shopt -s nullglob
 	files=(/etc/apt/sources.list.d/*.sources)
 	if ((${#files[@]} > 0)); then
-		# Records are stanzas separated by blank lines; take the first deb URI of
-		# a stanza whose Suites list the exact target suite.
-		uri=$(awk -v suite="$suite" 'BEGIN { RS = ""; FS = "\n" }
+		uri=$(awk 'BEGIN { RS = ""; FS = "\n" }
 			{
-				types = ""; uris = ""; suites = ""
+				types = ""; uris = ""
 				for (i = 1; i <= NF; i++) {
 					if ($i ~ /^Types:/) types = " " substr($i, 7) " "
 					if ($i ~ /^URIs:/) uris = substr($i, 6)
-					if ($i ~ /^Suites:/) suites = " " substr($i, 8) " "
 				}
-				if (types ~ / deb / && suites ~ (" " suite " ")) {
+				if (types ~ / deb / && uris !~ /security/) {
 					if (split(uris, u, " ") > 0) { print u[1]; exit }
 				}
 			}' "${files[@]}")
@@ -62,9 +64,9 @@ apt_mirror() {
 	if [[ -z "$uri" ]]; then
 		files=(/etc/apt/sources.list /etc/apt/sources.list.d/*.list)
 		if ((${#files[@]} > 0)); then
-			uri=$(awk -v suite="$suite" '$1 == "deb" {
+			uri=$(awk '$1 == "deb" {
 					i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
-					if ($(i + 1) == suite) { print $i; exit }
+					if ($i !~ /security/) { print $i; exit }
 				}' "${files[@]}" 2>/dev/null || true)
 		fi
 	fi
@@ -181,6 +183,49 @@ sed -i 's/^session[[:space:]]\+required[[:space:]]\+pam_loginuid.so/session opti
 	"$root/etc/pam.d/sshd"
 : >"$root/etc/machine-id"
 rm -f "$root/etc/hostname"
+
+# The engine's settings, read by dockerd in both boot modes. Inner networks get
+# their own 10.21x pools so they never overlap the outer engine's 172.x networks
+# that connect the test hosts. Tests may edit this file and restart the engine.
+install -d -m 0755 "$root/etc/docker"
+cat >"$root/etc/docker/daemon.json" <<'EOF'
+{
+  "bip": "10.213.0.1/24",
+  "default-address-pools": [{ "base": "10.214.0.0/16", "size": 24 }]
+}
+EOF
+
+# systemd boot: docker.service runs dockerctl (cgroup parent below the test host's
+# own cgroup), sshd gets its host keys from a oneshot before ssh.service, and the
+# units a container cannot run are masked. Under tini none of this is used.
+install -d -m 0755 "$root/etc/systemd/system/docker.service.d"
+cat >"$root/etc/systemd/system/docker.service.d/testhost.conf" <<'EOF'
+[Service]
+ExecStart=
+ExecStart=/usr/local/sbin/dockerctl foreground
+EOF
+cat >"$root/etc/systemd/system/testhost-keygen.service" <<'EOF'
+[Unit]
+Description=Generate missing SSH host keys (test host)
+Before=ssh.service
+ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/ssh-keygen -A
+
+[Install]
+WantedBy=multi-user.target
+EOF
+in_root systemctl enable testhost-keygen.service ssh.service docker.service docker.socket >/dev/null 2>&1 ||
+	die "systemctl enable failed in the image"
+for unit in systemd-udevd.service systemd-udev-trigger.service systemd-udevd-control.socket \
+	systemd-udevd-kernel.socket getty@tty1.service console-getty.service systemd-firstboot.service \
+	systemd-remount-fs.service sys-kernel-config.mount sys-kernel-debug.mount sys-kernel-tracing.mount \
+	systemd-logind.service systemd-modules-load.service; do
+	ln -sf /dev/null "$root/etc/systemd/system/$unit"
+done
+in_root systemctl set-default multi-user.target >/dev/null 2>&1 || true
 
 install -m 0755 "$here/entrypoint.sh" "$root/usr/local/sbin/testhost-entrypoint"
 install -m 0755 "$here/dockerctl.sh" "$root/usr/local/sbin/dockerctl"

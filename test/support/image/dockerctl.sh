@@ -1,11 +1,16 @@
 #!/bin/sh
-# dockerctl start [--no-wait] | stop | restart | status
+# dockerctl start [--no-wait] | stop | restart | status | foreground
 #
-# Runs the test host's own dockerd without systemd, the way a service manager
-# would: detached from the caller (so it survives the SSH session that started
-# it), logging to /var/log/dockerd.log, pid in /run/docker.pid (written by
-# dockerd itself). The entrypoint starts it at boot; tests use it to take Docker
-# down or to restart it (e.g. after creating the docker group).
+# Runs the test host's own dockerd. On a host booted without systemd (tini) it
+# does what a service manager would: detached from the caller (so it survives the
+# SSH session that started it), logging to /var/log/dockerd.log, pid in
+# /run/docker.pid (written by dockerd itself). The entrypoint starts it at boot;
+# tests use it to take Docker down or to restart it (e.g. after creating the
+# docker group). On a host booted with systemd, docker.service runs
+# `dockerctl foreground` (socket-activated by docker.socket) and start/stop/
+# restart go through systemctl. Engine settings (address pools, log options)
+# live in /etc/docker/daemon.json, so both modes and the tests that edit it
+# see the same engine.
 set -eu
 
 readonly pidfile=/run/docker.pid
@@ -52,11 +57,7 @@ start() {
 		echo "dockerd already running (pid $pid)"
 		return 0
 	fi
-	# Inner networks get their own 10.21x pools so they never overlap the outer
-	# engine's 172.x networks that connect the test hosts.
-	set -- --host=unix:///var/run/docker.sock \
-		--bip=10.213.0.1/24 \
-		--default-address-pool=base=10.214.0.0/16,size=24
+	set -- --host=unix:///var/run/docker.sock
 	parent=$(cgroup_parent)
 	if [ -n "$parent" ]; then set -- "$@" --cgroup-parent="$parent"; fi
 	log "starting dockerd $*"
@@ -84,8 +85,30 @@ stop() {
 	done
 }
 
+systemd_booted() {
+	[ -d /run/systemd/system ]
+}
+
+# docker.service's ExecStart on a systemd-booted host: the socket comes from
+# docker.socket (fd://), the cgroup parent is computed as above.
+foreground() {
+	set -- --host=fd://
+	parent=$(cgroup_parent)
+	if [ -n "$parent" ]; then set -- "$@" --cgroup-parent="$parent"; fi
+	exec dockerd "$@"
+}
+
 wait=yes
 command=${1:-}
+if systemd_booted && [ "$command" != foreground ] && [ "$command" != status ]; then
+	case "$command" in
+	start | stop | restart)
+		systemctl "$command" docker.service
+		if [ "$command" != stop ] && [ "${2:-}" != "--no-wait" ]; then wait_ready; fi
+		exit 0
+		;;
+	esac
+fi
 if [ "${2:-}" = "--no-wait" ]; then wait=no; fi
 case "$command" in
 start) start ;;
@@ -94,7 +117,13 @@ restart)
 	stop
 	start
 	;;
+foreground) foreground ;;
 status)
+	if systemd_booted; then
+		systemctl is-active --quiet docker.service && echo "dockerd running (docker.service)" && exit 0
+		echo "dockerd not running"
+		exit 3
+	fi
 	if pid=$(running_pid); then
 		echo "dockerd running (pid $pid)"
 	else
@@ -103,7 +132,7 @@ status)
 	fi
 	;;
 *)
-	echo "usage: dockerctl start [--no-wait] | stop | restart | status" >&2
+	echo "usage: dockerctl start [--no-wait] | stop | restart | status | foreground" >&2
 	exit 2
 	;;
 esac
