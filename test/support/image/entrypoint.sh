@@ -18,6 +18,9 @@ chmod 1777 /run/lock
 if command -v systemd-tmpfiles >/dev/null 2>&1; then
 	systemd-tmpfiles --create --boot || log "systemd-tmpfiles exited $? (continuing)"
 fi
+# systemd's tmpfiles create /run/nologin "while booting"; on a systemd host
+# systemd-user-sessions.service removes it once boot is done. Same here.
+rm -f /run/nologin
 
 # dockerd first: its start-up overlaps the (slow, RSA) host key generation.
 /usr/local/sbin/dockerctl start --no-wait
