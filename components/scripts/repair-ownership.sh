@@ -122,12 +122,21 @@ start_again() {
 		return 0
 	fi
 	still_stopped=""
+	gone=""
 	for id in $1; do
-		if [ "$(docker_call inspect --format '{{.State.Running}}' "$id" 2>/dev/null)" != true ]; then
+		if state=$(docker_call inspect --format '{{.State.Running}}' "$id" 2>"$work/inspect.err"); then
+			[ "$state" = true ] || still_stopped="$still_stopped $id"
+		elif grep -qi 'no such' "$work/inspect.err"; then
+			gone="$gone $id"
+		else
 			still_stopped="$still_stopped $id"
 		fi
 	done
-	names=$(names_of "${still_stopped:-$1}")
+	if [ -n "$gone" ]; then
+		note "not started again, because they were removed when they stopped (docker run --rm): $(names_of "$gone")"
+	fi
+	[ -n "$still_stopped" ] || return 0
+	names=$(names_of "$still_stopped")
 	note "these containers were stopped for the repair and could not be started again: $names ($(head -c 300 "$work/start.err" | tr '\n' ' ')). They are stopped. Start them with: docker start $names"
 	return 1
 }
@@ -251,8 +260,14 @@ restart_writers() {
 	again=$(awk '$3 == 0 { print $1 }' "$work/writers" | paste -sd' ' -)
 	restart_on_failure=""
 	if [ -n "$again" ]; then
+		gone=""
 		start_again "$again" || die "the ownership repair finished, but containers it stopped could not be started again (see above)"
-		restarted_names=$(names_of "$again")
+		for id in $again; do
+			case " $gone " in
+			*" $id "*) ;;
+			*) restarted_names="$restarted_names $(names_of "$id")" ;;
+			esac
+		done
 	fi
 	left=$(awk '$3 == 1 { print $2 }' "$work/writers" | paste -sd' ' -)
 	if [ -n "$left" ]; then

@@ -113,9 +113,20 @@ function config(runAs: "root" | "replicated"): Record<string, unknown> {
     });
 }
 
+/**
+ * A command on the test host through the outer engine (docker exec into its container), not SSH:
+ * a round the attacker won may have re-owned / or /etc, and then sshd (StrictModes) refuses every
+ * login until they are restored.
+ */
+function onConsole(command: string): string {
+    const result = spawnSync("docker", ["exec", host.containerId, "sh", "-c", command], { encoding: "utf8" });
+    assert.equal(result.status, 0, `${command}: ${result.stderr}`);
+    return result.stdout;
+}
+
 /** "path uid:gid mode [sha256]" of every protected path, keyed by path. */
 async function protectedState(): Promise<Record<string, string>> {
-    const out = await sh(host, `for p in ${protectedPaths.join(" ")}; do s=$(stat -c '%u:%g %a' -- "$p"); if [ -f "$p" ]; then s="$s $(sha256sum < "$p" | cut -d' ' -f1)"; fi; printf '%s\\t%s\\n' "$p" "$s"; done`);
+    const out = onConsole(`for p in ${protectedPaths.join(" ")}; do s=$(stat -c '%u:%g %a' -- "$p"); if [ -f "$p" ]; then s="$s $(sha256sum < "$p" | cut -d' ' -f1)"; fi; printf '%s\\t%s\\n' "$p" "$s"; done`);
     return Object.fromEntries(
         out
             .trim()
@@ -130,7 +141,7 @@ async function changedAndRestore(): Promise<string[]> {
     const changed = protectedPaths.filter((p) => now[p] !== baseline[p]);
     for (const p of changed) {
         const [owner, mode, sum] = baseline[p].split(" ");
-        await sh(host, `chown -h ${owner} -- ${p} && chmod ${mode} -- ${p}`);
+        onConsole(`chown -h ${owner} -- ${p} && chmod ${mode} -- ${p}`);
         assert.equal(sum, now[p].split(" ")[2], `${p}: the content changed, which no repair may do (${now[p]})`);
     }
     return changed;
@@ -207,8 +218,9 @@ async function round(t: TestContext, attack: Attack, script: Script, seed: numbe
     await prepareRound(attack);
     const attacker = await startAttacker(attack, seed);
     const repair = await run(host, `sh -s -- ${SERVICE_UID} ${dockerGid}`, { stdin: script === "old" ? OLD_SCRIPT : NEW_SCRIPT, timeoutMs: 300_000 });
-    const log = await attacker.stop();
+    // Restored first: stopping the attacker needs SSH, which a re-owned /etc would refuse.
     const won = await changedAndRestore();
+    const log = await attacker.stop();
     // The old script's summary has no container fields: counts only.
     const summary = repair.code === 0 ? (script === "new" ? parseRepairSummary(repair.stdout) : (JSON.parse(repair.stdout.trim().split("\n").pop() ?? "{}") as Partial<RepairSummary>)) : undefined;
     const moves = log.split("\n").filter((line) => /^(moved|linked|exchanged|exchanges|woken)/.test(line)).length;
