@@ -133,7 +133,7 @@ start_again() {
 		fi
 	done
 	if [ -n "$gone" ]; then
-		note "not started again, because they were removed when they stopped (docker run --rm): $(names_of "$gone")"
+		note "not started again, because they were removed when they stopped (started with --rm): $(names_of "$gone")"
 	fi
 	[ -n "$still_stopped" ] || return 0
 	names=$(names_of "$still_stopped")
