@@ -9,6 +9,7 @@ import { hostConnection } from "./host/connection";
 import { HostDirectories, OwnershipRepair, ServiceAccount, VersionGuard } from "./host";
 import { ElevatedOperation, helperImageReference, plannedOperations, requestFromPlan } from "./ops";
 import {
+    ContainerHealth,
     CoreServices,
     Images,
     Sidecars,
@@ -34,6 +35,12 @@ export class ReplicatedHost extends pulumi.ComponentResource {
     public readonly uid: pulumi.Output<number>;
     /** gid of the docker group (owner group of the docker socket). */
     public readonly dockerGid: pulumi.Output<number>;
+    /**
+     * Completes only when every Replicated container of this host (core services and sidecars) is
+     * healthy; `pulumi up` fails there, naming the container, when one is not. Depend on it for
+     * steps that need a working host.
+     */
+    public readonly ready: pulumi.Resource;
     /** Summary line of each elevated operation requested on this host, by operation name. */
     public readonly operations: Readonly<Record<string, pulumi.Output<Record<string, unknown>>>>;
 
@@ -145,7 +152,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
             dependsOn: hostReady,
         };
         const isPrimary = args.host.role === "primary";
-        new CoreServices(
+        const core = new CoreServices(
             `${name}-core`,
             {
                 ...containerHost,
@@ -158,8 +165,9 @@ export class ReplicatedHost extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        let sidecarContainers: Sidecars["containers"] = {};
         if (isPrimary) {
-            new Sidecars(
+            const sidecars = new Sidecars(
                 `${name}-sidecars`,
                 {
                     ...containerHost,
@@ -172,7 +180,15 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
+            sidecarContainers = sidecars.containers;
         }
+        // --- health gate: every Replicated container of the host healthy ---
+        const health = new ContainerHealth(
+            name,
+            { containers: { ...core.containers, ...sidecarContainers }, connection, become: args.host.become },
+            { parent: this },
+        );
+        this.ready = health.ready;
 
         // --- elevated operations ---
         // One short-lived root helper container per request id in replicated:operations (support
