@@ -68,12 +68,13 @@ judge() {
 		echo "failed:no such container"
 	elif [ "$health" = healthy ] && [ "$status" = running ] && [ "$restarting" = false ]; then
 		echo healthy
-	elif [ "$health" = unhealthy ]; then
-		echo "failed:its healthcheck reports unhealthy"
 	elif [ "$restarts" -ge "$RESTART_LIMIT" ]; then
-		echo "failed:it keeps crashing (restarted $restarts times, last exit code $exit_code)"
+		# Docker resets the exit code when it starts the container again: only the count tells.
+		echo "failed:it keeps crashing (restarted $restarts times)"
 	elif [ "$status" = exited ] || [ "$status" = dead ] || [ "$status" = created ]; then
 		echo "failed:it is $status (exit code $exit_code)"
+	elif [ "$health" = unhealthy ]; then
+		echo "failed:its healthcheck reports unhealthy"
 	elif [ "$health" = none ]; then
 		echo "failed:it has no healthcheck to wait for"
 	else
@@ -87,13 +88,14 @@ secret_values() {
 		awk -F= 'toupper($1) ~ /TOKEN|SECRET|PASSWORD|PASSWD|KEY|CREDENTIAL|PROXY/ && length($0) > length($1) + 1 { print substr($0, length($1) + 2) }'
 }
 
+# report_failure NAME WHY STATE: STATE is the state line the verdict was made on.
 report_failure() {
-	name=$1 why=$2
+	name=$1 why=$2 state=$3
 	secrets=$work/$name.secrets
 	secret_values "$name" >"$secrets" || : >"$secrets"
 	{
 		printf 'container %s is not healthy: %s\n' "$name" "$why"
-		printf '  state: %s\n' "$(container_state "$name")"
+		printf '  state (status, restarting, restarts, exit code, health): %s\n' "$state"
 		printf '  last %s log lines of %s:\n' "$LOG_LINES" "$name"
 		docker logs --tail "$LOG_LINES" -- "$name" 2>&1 | tr -d '\000-\010\013-\037\177' | cut -c "1-$LOG_LINE_CHARS" | redact_stream "$secrets" | sed 's/^/    | /'
 	} >&2
@@ -105,14 +107,15 @@ healthy=""
 failed=""
 while :; do
 	for name in $pending; do
-		verdict=$(judge "$(container_state "$name")")
+		state=$(container_state "$name")
+		verdict=$(judge "$state")
 		case "$verdict" in
 		healthy)
 			healthy="$healthy $name"
 			pending=$(printf '%s' "$pending" | sed "s/ $name / /")
 			;;
 		failed:*)
-			report_failure "$name" "${verdict#failed:}"
+			report_failure "$name" "${verdict#failed:}" "$state"
 			failed="$failed $name"
 			pending=$(printf '%s' "$pending" | sed "s/ $name / /")
 			;;
@@ -122,7 +125,8 @@ while :; do
 	elapsed=$(($(date +%s) - started))
 	if [ "$elapsed" -ge "$timeout" ]; then
 		for name in $pending; do
-			report_failure "$name" "not healthy after ${timeout}s (health: $(container_state "$name" | awk '{ print $5 }'))"
+			state=$(container_state "$name")
+			report_failure "$name" "not healthy after ${timeout}s (health: $(printf '%s' "$state" | awk '{ print $5 }'))" "$state"
 			failed="$failed $name"
 		done
 		break

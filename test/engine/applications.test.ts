@@ -27,7 +27,7 @@ import { imagesForHost, replicatedImageReference } from "../../components/docker
 import { parseAccountSummary } from "../../components/host/service-account";
 import { parseSummaryLine } from "../../components/shell";
 import { packConfigForStack, validateResource } from "../../policy/rules";
-import { dockerEngineResolver, type EngineEvent } from "../support/container-runner";
+import { dockerEngineResolver, previewAfterRefresh, type EngineEvent } from "../support/container-runner";
 import { hostResolver, testHostConfig, type CommandRun } from "../support/host-runner";
 import { recordProgram, type RecordedResource, type Resolver } from "../support/mock-recorder";
 import { hostTierAvailability, requireHostTier } from "../support/preflight";
@@ -237,6 +237,8 @@ interface Setup {
     containers: Array<Record<string, string>>;
     /** `stat` of the volume directories after each apply. */
     volumes: Array<Record<string, string>>;
+    /** After each apply: what the next preview would change (provider model over docker inspect). */
+    previews: string[][];
     timings: Record<string, number>;
 }
 
@@ -321,6 +323,16 @@ if (process.env[CHILD_ENV] !== undefined) {
             });
         const containers: Array<Record<string, string>> = [];
         const volumes: Array<Record<string, string>> = [];
+        const previews: string[][] = [];
+        /** The provider's Read of every container and network now, diffed against the apply's inputs. */
+        const nextPreview = async (result: ApplyResult): Promise<string[]> => {
+            const changes: string[] = [];
+            for (const resource of result.resources.filter((r) => r.type === CONTAINER || r.type === NETWORK)) {
+                const diff = await previewAfterRefresh(host, resource);
+                changes.push(...diff.attributes.map((c) => `${resource.name}: ${c.path} ${JSON.stringify(c.old)} -> ${JSON.stringify(c.new)}`));
+            }
+            return changes;
+        };
 
         started = performance.now();
         const first = await apply({ hosts, config: config(), token, mode: "create" });
@@ -329,23 +341,26 @@ if (process.env[CHILD_ENV] !== undefined) {
         for (const name of APP_NAMES) await appReport(host, name);
         containers.push(await containerStates(host));
         volumes.push(await volumeStats(host));
+        previews.push(await nextPreview(first));
 
         started = performance.now();
         const second = await apply({ hosts, config: config(), token, mode: "converged" });
         timings.apply2 = seconds(started);
         containers.push(await containerStates(host));
         volumes.push(await volumeStats(host));
+        previews.push(await nextPreview(second));
 
         started = performance.now();
         const third = await apply({ hosts, config: config("0770"), token, mode: "converged" });
         timings.apply3 = seconds(started);
         containers.push(await containerStates(host));
         volumes.push(await volumeStats(host));
+        previews.push(await nextPreview(third));
 
         const account = first.runs.find((r) => r.script === "account");
         assert.ok(account, "the account script ran");
         const summary = parseAccountSummary(account.stdout);
-        setup = { host, first, second, third, uid: summary.uid, dockerGid: summary.dockerGid, containers, volumes, timings };
+        setup = { host, first, second, third, uid: summary.uid, dockerGid: summary.dockerGid, containers, volumes, previews, timings };
     });
 
     after(async () => {
@@ -497,6 +512,12 @@ if (process.env[CHILD_ENV] !== undefined) {
             const probe = await run(s.host, `cat ${ROOT}/explicit/probe`);
             assert.equal(probe.stdout.trim(), "written by 1234:1234", "the data stays");
             assert.deepEqual(s.containers[2], s.containers[0], "no container recreated");
+        });
+
+        test("after every apply the next preview is empty: the provider's Read of every container and network matches the inputs", async (t) => {
+            const s = await ready(t);
+            if (!s) return;
+            assert.deepEqual(s.previews, [[], [], []]);
         });
 
         test("no application container sees the docker socket; each runs read-only with every capability dropped", async (t) => {
