@@ -27,6 +27,7 @@ import { imagesForHost, replicatedImageReference } from "../../components/docker
 import { parseAccountSummary } from "../../components/host/service-account";
 import { parseSummaryLine } from "../../components/shell";
 import { packConfigForStack, validateResource } from "../../policy/rules";
+import { plannedState } from "../../tools/docker-provider-model";
 import { dockerEngineResolver, previewAfterRefresh, type EngineEvent } from "../support/container-runner";
 import { hostResolver, testHostConfig, type CommandRun } from "../support/host-runner";
 import { recordProgram, type RecordedResource, type Resolver } from "../support/mock-recorder";
@@ -161,7 +162,8 @@ function convergedResolver(host: TestHost, engine: Resolver): Resolver {
             return engine(resource);
         }
         const name = String(resource.inputs.name);
-        const inspected = await docker(host, ["inspect", "--format", "{{.Id}}", name]);
+        // `docker inspect replicated` would find the daemon container of that name, not the network.
+        const inspected = await docker(host, [resource.type === NETWORK ? "network" : "container", "inspect", "--format", "{{.Id}}", name]);
         if (inspected.code !== 0) {
             throw new Error(`${resource.type} ${name} should exist on ${host.name} after the first apply: ${inspected.stderr.trim()}`);
         }
@@ -191,8 +193,8 @@ async function childMain(): Promise<void> {
         error = err instanceof Error ? err.message : String(err);
     }
     const reply: ApplyResult = { resources, runs, events, error: error ?? errors[0], seconds: (performance.now() - started) / 1000 };
-    process.stdout.write(REPLY_MARKER + JSON.stringify(reply));
-    process.exit(0);
+    // Exit only once the reply is flushed: a pipe write is asynchronous, and exit would cut it.
+    process.stdout.write(REPLY_MARKER + JSON.stringify(reply), () => process.exit(0));
 }
 
 /** Apply the program once in a fresh process; throws when it fails. */
@@ -291,8 +293,7 @@ function inputsByResource(result: ApplyResult): Record<string, string> {
 
 if (process.env[CHILD_ENV] !== undefined) {
     childMain().catch((error: unknown) => {
-        process.stdout.write(REPLY_MARKER + JSON.stringify({ resources: [], runs: [], events: [], error: String(error), seconds: 0 }));
-        process.exit(0);
+        process.stdout.write(REPLY_MARKER + JSON.stringify({ resources: [], runs: [], events: [], error: String(error), seconds: 0 }), () => process.exit(0));
     });
 } else {
     let setup: Setup | undefined;
@@ -328,7 +329,10 @@ if (process.env[CHILD_ENV] !== undefined) {
         const nextPreview = async (result: ApplyResult): Promise<string[]> => {
             const changes: string[] = [];
             for (const resource of result.resources.filter((r) => r.type === CONTAINER || r.type === NETWORK)) {
-                const diff = await previewAfterRefresh(host, resource);
+                // A converged apply only looked the resource up: its stored state is the planned
+                // state the first apply's Read started from, with the id.
+                const stored = { ...resource, state: { ...plannedState(resource.type, resource.inputs), id: resource.state.id } };
+                const diff = await previewAfterRefresh(host, stored);
                 changes.push(...diff.attributes.map((c) => `${resource.name}: ${c.path} ${JSON.stringify(c.old)} -> ${JSON.stringify(c.new)}`));
             }
             return changes;
