@@ -7,7 +7,7 @@ import type { HostConfig, ReplicatedConfig } from "./config";
 import { ApplicationContainers, applicationImageReferences, applicationsForHost } from "./apps";
 import { hostConnection } from "./host/connection";
 import { HostDirectories, OwnershipRepair, ServiceAccount, VersionGuard } from "./host";
-import { ElevatedOperation, helperImageReference, plannedOperations, requestFromPlan } from "./ops";
+import { ElevatedOperation, dataPrefixesOf, helperImageReference, plannedOperations, requestFromPlan } from "./ops";
 import {
     CoreServices,
     Images,
@@ -191,6 +191,9 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                     stack: args.config.stack,
                     helperImage: images.helperImage ?? helperImageReference(args.config),
                     timeoutSeconds: args.config.operations.timeoutSeconds,
+                    dataPrefixes: dataPrefixesOf(args.config),
+                    // The support bundle redacts the daemon token by value (it lives only in the containers' env).
+                    secretValues: planned.operation === "support-bundle" ? [args.daemonToken] : undefined,
                     dependsOn: [...hostReady, ...images.resources, ...(previousOperation ? [previousOperation] : [])],
                 },
                 { parent: this },
@@ -224,6 +227,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                     become: args.host.become,
                     helperImage: images.helperImage ?? helperImageReference(args.config),
                     timeoutSeconds: args.config.operations.timeoutSeconds,
+                    dataPrefixes: dataPrefixesOf(args.config),
                     volumesDependOn: [...hostReady, ...images.resources, ...(previousOperation ? [previousOperation] : [])],
                     dependsOn: hostReady,
                 },
