@@ -13,6 +13,7 @@ import {
     Images,
     Sidecars,
     hostDockerProvider,
+    imagePinsOf,
     imagesForHost,
     serviceNetwork,
     serviceSettingsFor,
@@ -120,6 +121,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                 // Application images come the same way: pulled, or loaded in air-gap mode.
                 additionalReferences: applicationImageReferences(args.config, args.host),
                 airgap: args.config.airgap,
+                pins: imagePinsOf(args.config.images),
                 provider: dockerProvider,
                 connection,
                 become: args.host.become,
@@ -190,6 +192,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                     become: args.host.become,
                     stack: args.config.stack,
                     helperImage: images.helperImage ?? helperImageReference(args.config),
+                    helperImageId: images.helperImagePin,
                     timeoutSeconds: args.config.operations.timeoutSeconds,
                     dataPrefixes: dataPrefixesOf(args.config),
                     // The support bundle redacts the daemon token by value (it lives only in the containers' env).
@@ -226,6 +229,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                     connection,
                     become: args.host.become,
                     helperImage: images.helperImage ?? helperImageReference(args.config),
+                    helperImageId: images.helperImagePin,
                     timeoutSeconds: args.config.operations.timeoutSeconds,
                     dataPrefixes: dataPrefixesOf(args.config),
                     volumesDependOn: [...hostReady, ...images.resources, ...(previousOperation ? [previousOperation] : [])],
