@@ -128,11 +128,7 @@ export class Images extends pulumi.ComponentResource {
         let loadCommand: remote.Command | undefined;
         if (args.airgap !== undefined) {
             checkTarballNames(all);
-            const invocation = remoteInvocation(
-                loadScript("load-images"),
-                [args.airgap.imagesDir, ...all.flatMap((reference) => [reference, pins.get(reference) ?? "-"])],
-                args.become,
-            );
+            const invocation = remoteInvocation(loadScript("load-images"), airgapLoadArgs(args.airgap.imagesDir, all, pins), args.become);
             loadCommand = new remote.Command(
                 `${name}-load`,
                 {
@@ -216,6 +212,14 @@ export class Images extends pulumi.ComponentResource {
         }
         return this.image(reference);
     }
+}
+
+/**
+ * The arguments of load-images.sh: `IMAGES_DIR REF PIN [REF PIN]...`, PIN the reference's
+ * pinned image id or `-`.
+ */
+export function airgapLoadArgs(imagesDir: string, references: readonly string[], pins: ReadonlyMap<string, string>): string[] {
+    return [imagesDir, ...references.flatMap((reference) => [reference, pins.get(reference) ?? "-"])];
 }
 
 /** `replicated:images.pins` (image name or application reference -> image id), else none. */

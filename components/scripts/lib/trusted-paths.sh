@@ -122,8 +122,12 @@ ensure_dir_level() {
 			return 1
 		}
 	fi
-	if [ -L "$1" ] || [ ! -d "$1" ]; then
-		trusted_path_problem="$1 is a symlink or not a directory; a root operation never follows one. Fix: replace it with a real directory"
+	if [ -L "$1" ]; then
+		trusted_path_problem="$1 is a symlink; a root operation never follows one. Fix: replace it with a real directory"
+		return 1
+	fi
+	if [ ! -d "$1" ]; then
+		trusted_path_problem="$1 exists and is not a directory. Fix: move it away"
 		return 1
 	fi
 	return 0
