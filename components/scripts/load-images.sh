@@ -140,11 +140,31 @@ ensure_trusted_images_dir() {
 # is not a docker save archive, or whose manifests use JSON escapes (which could hide a name).
 archive_manifest() {
 	work_dir=$(mktemp -d "${TMPDIR:-/tmp}/replicated-images.XXXXXXXX")
-	tar -x -C "$work_dir" -f "$1" manifest.json index.json 2>/dev/null || true
+	# docker load cleans member paths (a/../manifest.json is manifest.json to it), so a name that
+	# only its cleaning makes a manifest could hide one from this check: such names are refused,
+	# and so is a manifest that appears twice.
+	tar -t -f "$1" >"$work_dir/members" 2>/dev/null || fail "$1 cannot be read as a tar archive. Fix: replace it with the output of docker save"
+	if grep -q -e '\.\.' -e '^/' -e '//' -e '/\./' -e '^\./\.' -e '^\.$' -- "$work_dir/members"; then
+		fail "$1 has members with unusual paths ($(grep -e '\.\.' -e '^/' -e '//' -e '/\./' -e '^\./\.' -e '^\.$' -- "$work_dir/members" | head -n 3 | tr -cd 'A-Za-z0-9._/\n-' | tr '\n' ' ' | sed 's/ $//')), which docker save never writes; refusing to load it"
+	fi
+	for name in manifest.json index.json; do
+		if [ "$(grep -c -e "^$name\$" -e "^\./$name\$" -- "$work_dir/members")" -gt 1 ]; then
+			fail "$1 holds $name more than once; refusing to load it"
+		fi
+	done
+	wanted=$(grep -e '^\(\./\)\{0,1\}manifest\.json$' -e '^\(\./\)\{0,1\}index\.json$' -- "$work_dir/members" || true)
+	case $wanted in
+	*manifest.json*) ;;
+	*) fail "$1 has no manifest.json: it is not the output of docker save. Fix: on a connected machine run docker save $ref -o ${1##*/}" ;;
+	esac
+	set -f
+	# shellcheck disable=SC2086 # at most four fixed names, globbing off
+	tar -x -C "$work_dir" -f "$1" $wanted 2>/dev/null || true
+	set +f
 	manifest=$work_dir/manifest.json
 	index=$work_dir/index.json
 	if [ -L "$manifest" ] || [ ! -f "$manifest" ]; then
-		fail "$1 has no manifest.json: it is not the output of docker save. Fix: on a connected machine run docker save $ref -o ${1##*/}"
+		fail "$1: its manifest.json is not a regular file; refusing to load it"
 	fi
 	for file in "$manifest" "$index"; do
 		[ -e "$file" ] || [ -L "$file" ] || continue
