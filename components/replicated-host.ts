@@ -7,13 +7,14 @@ import type { HostConfig, ReplicatedConfig } from "./config";
 import { ApplicationContainers, applicationImageReferences, applicationsForHost } from "./apps";
 import { hostConnection } from "./host/connection";
 import { HostDirectories, OwnershipRepair, ServiceAccount, VersionGuard } from "./host";
-import { ElevatedOperation, helperImageReference, plannedOperations, requestFromPlan } from "./ops";
+import { ElevatedOperation, dataPrefixesOf, helperImageReference, plannedOperations, requestFromPlan } from "./ops";
 import {
     ContainerHealth,
     CoreServices,
     Images,
     Sidecars,
     hostDockerProvider,
+    imagePinsOf,
     imagesForHost,
     serviceNetwork,
     serviceSettingsFor,
@@ -127,6 +128,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                 // Application images come the same way: pulled, or loaded in air-gap mode.
                 additionalReferences: applicationImageReferences(args.config, args.host),
                 airgap: args.config.airgap,
+                pins: imagePinsOf(args.config.images),
                 provider: dockerProvider,
                 connection,
                 become: args.host.become,
@@ -206,7 +208,11 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                     become: args.host.become,
                     stack: args.config.stack,
                     helperImage: images.helperImage ?? helperImageReference(args.config),
+                    helperImageId: images.helperImagePin,
                     timeoutSeconds: args.config.operations.timeoutSeconds,
+                    dataPrefixes: dataPrefixesOf(args.config),
+                    // The support bundle redacts the daemon token by value (it lives only in the containers' env).
+                    secretValues: planned.operation === "support-bundle" ? [args.daemonToken] : undefined,
                     dependsOn: [...hostReady, ...images.resources, ...(previousOperation ? [previousOperation] : [])],
                 },
                 { parent: this },
@@ -239,7 +245,9 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                     connection,
                     become: args.host.become,
                     helperImage: images.helperImage ?? helperImageReference(args.config),
+                    helperImageId: images.helperImagePin,
                     timeoutSeconds: args.config.operations.timeoutSeconds,
+                    dataPrefixes: dataPrefixesOf(args.config),
                     volumesDependOn: [...hostReady, ...images.resources, ...(previousOperation ? [previousOperation] : [])],
                     dependsOn: hostReady,
                 },

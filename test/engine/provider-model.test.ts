@@ -361,7 +361,7 @@ describe("engine tier: the docker provider model on an engine with daemon-wide d
         const error = s.crashed.error ?? "";
         assert.match(error, /container replicated-operator is not healthy: it keeps crashing \(restarted \d+ times\)/);
         assert.match(error, /standin-crash: fatal: cannot open \/var\/lib\/replicated-operator\/state\.db/);
-        assert.match(error, /standin-crash: connecting to \S+ with token \[REDACTED\]/);
+        assert.match(error, /standin-crash: connecting to \S+ with token <redacted>/);
         assert.ok(!error.includes(s.token), "the daemon token is not in the error");
         const gate = s.crashed.runs.find((r) => r.script === "container-health");
         assert.ok(gate);

@@ -577,7 +577,8 @@ describe("the program with applications", () => {
         const request = applicationVolumesRequest(applicationVolumeSpecs(config.applications), "replicated");
         const args = scriptArgsOf(cmd);
         assert.deepEqual(args.slice(0, 5), ["volumes", request, "acme-online", helperImageReference({ images: { registry: "quay.io/replicated" }, channel: "stable", version: "2.53.2" }), "300"]);
-        assert.deepEqual(args.slice(5), [
+        assert.deepEqual(args.slice(5, 7), ["-", "/srv:/data"], "helper not pinned; the default data prefixes");
+        assert.deepEqual(args.slice(7), [
             "1", ROOT,
             `${ROOT}/explicit`, "1234", "1234", "0750",
             `${ROOT}/image`, "4321", "4321", "0750",
