@@ -7,23 +7,24 @@
  * docker group for this is root-equivalent through the Docker API (Docker's own documentation
  * says so); the README says the same.
  *
- * ssh gets its key and its known host from files in `~/.ssh/pulumi-replicated/` (mode 0700,
- * owned by the user running Pulumi, never a symlink), not from Pulumi config values:
- * - the key: a 0600 copy of the stack's login key (`sshPrivateKeyPath`'s file or the secret
- *   `sshPrivateKey`), `<project>-<stack>.key`;
- * - the host key: `<project>-<stack>-<host>.known_hosts`, written from the pinned `hostKey`,
- *   checked with `StrictHostKeyChecking=yes`. Without a pinned key (only the dev stack) ssh uses
- *   `StrictHostKeyChecking=accept-new`: the first key seen is recorded in that file and checked
- *   from then on.
+ * ssh gets its key and its known host from files, not from Pulumi config values:
+ * - the key: the file `sshPrivateKeyPath` names, or, when the key came as the secret
+ *   `sshPrivateKey`, a 0600 copy `~/.ssh/pulumi-replicated/<project>-<stack>.key`;
+ * - the host key: `~/.ssh/pulumi-replicated/<project>-<stack>-<host>.known_hosts`, written from
+ *   the pinned `hostKey`, checked with `StrictHostKeyChecking=yes`. Without a pinned key (only
+ *   the dev stack) ssh uses `StrictHostKeyChecking=accept-new`: the first key seen is recorded
+ *   in that file and checked from then on.
+ * `~/.ssh/pulumi-replicated` is mode 0700, owned by the user running Pulumi, never a symlink.
  *
- * The provider's inputs name these files as `~/.ssh/pulumi-replicated/...`, never as a path of
- * this machine, so they are the same for every operator and for CI: a preview elsewhere shows no
- * provider update. This works because nothing between the provider and ssh runs a shell:
+ * The provider's inputs name these files as ssh finds them on any machine (`~/...`, or the key
+ * relative to the project, see {@link portableKeyPath}), never by a path of this machine, so
+ * they are the same for every operator and for CI: a preview elsewhere shows no provider update.
+ * This works because nothing between the provider and ssh runs a shell:
  * kreuzwerker/terraform-provider-docker v4.5.0 (bridged by @pulumi/docker 5.2.0) passes
- * `ssh_opts` to docker/cli v28.5.2 `connhelper.GetConnectionHelperWithSSHOpts`, which runs
- * `ssh` through `commandconn.New` (exec.CommandContext, one argument per element), and OpenSSH
- * expands a leading `~/` itself in `-i` (ssh.c) and in `UserKnownHostsFile` (ssh.c, after
- * readconf.c stores it), from the passwd entry of the user (misc.c tilde_expand: getpwuid, not
+ * `ssh_opts` to docker/cli v28.5.2 `connhelper.GetConnectionHelperWithSSHOpts`, which runs `ssh`
+ * through `commandconn.New` (exec.CommandContext, one argument per element), and OpenSSH expands
+ * a leading `~/` itself in `-i` (ssh.c) and in `UserKnownHostsFile` (ssh.c, after readconf.c
+ * stores it), from the passwd entry of the user (misc.c tilde_expand: getpwuid, not
  * $HOME). The program therefore writes the files below the passwd home directory too.
  *
  * The files stay after the run: `pulumi destroy` and `pulumi refresh` configure the provider
@@ -37,7 +38,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { HostConfig, SshKeyConfig } from "../config";
+import { projectRoot, type HostConfig, type SshKeyConfig } from "../config";
 import { isIPv6 } from "../shell";
 
 /** ssh connect timeout in seconds (docker's own default is 30). */
@@ -113,11 +114,11 @@ export interface SshFilesLocation {
 export const SSH_FILES_DIR = "~/.ssh/pulumi-replicated";
 
 /**
- * `~/.ssh/pulumi-replicated` of the user running Pulumi. `~` is the passwd entry's home
- * directory, as ssh expands it (os.userInfo reads the passwd entry; os.homedir would prefer
- * $HOME, which ssh ignores).
+ * The passwd entry's home directory of the user running Pulumi: what ssh's `~` means (OpenSSH
+ * misc.c tilde_expand uses getpwuid, not $HOME). os.userInfo reads the passwd entry; os.homedir
+ * would prefer $HOME.
  */
-export function defaultSshFilesLocation(): SshFilesLocation {
+export function passwdHome(): string {
     let home: string;
     try {
         home = os.userInfo().homedir;
@@ -130,7 +131,12 @@ export function defaultSshFilesLocation(): SshFilesLocation {
     if (!path.isAbsolute(home)) {
         throw new pulumi.RunError(`the passwd home directory ${JSON.stringify(home)} is not absolute; ssh cannot expand ~/.ssh from it`);
     }
-    return { sshPath: SSH_FILES_DIR, localPath: path.join(home, ".ssh", "pulumi-replicated") };
+    return home;
+}
+
+/** `~/.ssh/pulumi-replicated` of the user running Pulumi, below the passwd home directory. */
+export function defaultSshFilesLocation(): SshFilesLocation {
+    return { sshPath: SSH_FILES_DIR, localPath: path.join(passwdHome(), ".ssh", "pulumi-replicated") };
 }
 
 function currentUid(fallback: number): number {
@@ -228,10 +234,48 @@ export function assertDockerEnvironment(env: Readonly<Record<string, string | un
     }
 }
 
+/** Where a configured key file may live, to name it for ssh the same way on every machine. */
+export interface KeyFilePlaces {
+    /** The project directory: the docker provider's working directory, so ssh's. */
+    readonly projectDir: string;
+    /** $HOME (os.homedir()), which the config's `~/` was resolved against. */
+    readonly home: string;
+    /** The passwd entry's home directory, which ssh's `~` means. */
+    readonly passwdHome: string;
+}
+
+function isWithin(file: string, dir: string): boolean {
+    const relative = path.relative(dir, file);
+    return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative);
+}
+
+/**
+ * Pure: how `-i` names the configured key file `file` (absolute, as components/config.ts
+ * resolved it), so that the argument does not depend on where this machine keeps the checkout
+ * or the home directory:
+ * - inside the project: relative to it. ssh resolves it against its working directory, the
+ *   docker provider's, which is the project directory (pulumi/pulumi v3.248.0 pkg/engine
+ *   project.go getPwdMain → sdk/go/common/resource/plugin plugin.go ExecPlugin `cmd.Dir`;
+ *   neither the bridge nor the provider changes directory, and docker/cli commandconn sets none);
+ * - below the home directory, when $HOME is the passwd home: `~/...`, which ssh expands;
+ * - below $HOME when $HOME is not the passwd home: undefined, the caller copies the key to
+ *   {@link SSH_FILES_DIR} (ssh's `~` would name another file);
+ * - anywhere else: as configured (an absolute path is the same wherever the stack file is).
+ */
+export function portableKeyPath(file: string, places: KeyFilePlaces): string | undefined {
+    if (isWithin(file, places.projectDir)) {
+        return path.relative(places.projectDir, file);
+    }
+    if (isWithin(file, places.home)) {
+        return path.resolve(places.home) === path.resolve(places.passwdHome) ? `~/${path.relative(places.home, file)}` : undefined;
+    }
+    return file;
+}
+
 export interface HostDockerProviderArgs {
     /** The host whose engine the provider manages. */
     readonly host: HostConfig;
-    /** The stack's login key; its contents are copied to a 0600 file for ssh. */
+    /** The stack's login key: a configured file is named for ssh as it is; secret contents are copied to a 0600 file. */
     readonly ssh: SshKeyConfig;
     /** Stack name, part of the local file names. */
     readonly stack: string;
@@ -239,6 +283,8 @@ export interface HostDockerProviderArgs {
     readonly project: string;
     /** Where the key copy and known_hosts file live. Default: {@link defaultSshFilesLocation}. */
     readonly files?: SshFilesLocation;
+    /** Where a configured key file may live. Default: the project root, $HOME and the passwd home. */
+    readonly keyPlaces?: KeyFilePlaces;
 }
 
 /**
@@ -258,21 +304,32 @@ export function hostDockerProvider(name: string, args: HostDockerProviderArgs, o
         writePrivateFile(path.join(location.localPath, knownHostsName), `${knownHostsLine(args.host.address, args.host.port, args.host.hostKey)}\n`, 0o600);
     }
 
-    // One copy of the stack's key serves every host. sshOpts depend on the write, so the provider
-    // never starts before the file exists; the file name is not secret.
-    const keyName = `${stackBase}.key`;
-    const identityFile = pulumi.unsecret(
-        args.ssh.privateKey.apply((key) => {
-            writePrivateFile(path.join(location.localPath, keyName), key.endsWith("\n") ? key : `${key}\n`, 0o600);
-            return `${location.sshPath}/${keyName}`;
-        }),
-    );
+    const configured =
+        args.ssh.path !== undefined
+            ? portableKeyPath(args.ssh.path, args.keyPlaces ?? { projectDir: projectRoot(), home: os.homedir(), passwdHome: passwdHome() })
+            : undefined;
+    let identityFile: pulumi.Input<string>;
+    if (configured !== undefined) {
+        identityFile = configured;
+    } else {
+        // One copy of the stack's key serves every host. sshOpts depend on the write, so the
+        // provider never starts before the file exists; the file name is not secret.
+        const keyName = `${stackBase}.key`;
+        identityFile = pulumi.unsecret(
+            args.ssh.privateKey.apply((key) => {
+                writePrivateFile(path.join(location.localPath, keyName), key.endsWith("\n") ? key : `${key}\n`, 0o600);
+                return `${location.sshPath}/${keyName}`;
+            }),
+        );
+    }
 
     return new docker.Provider(
         name,
         {
             host: sshDockerHost(args.host),
-            sshOpts: identityFile.apply((file) => dockerSshOptions(args.host, { identityFile: file, knownHostsFile: `${location.sshPath}/${knownHostsName}` })),
+            sshOpts: pulumi
+                .output(identityFile)
+                .apply((file) => dockerSshOptions(args.host, { identityFile: file, knownHostsFile: `${location.sshPath}/${knownHostsName}` })),
         },
         opts,
     );

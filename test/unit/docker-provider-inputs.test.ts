@@ -1,7 +1,7 @@
 /**
- * The docker providers' inputs are the same on every machine: the program is recorded for every
- * stack under two machines' HOME, XDG_RUNTIME_DIR, TMPDIR and checkout location, and the
- * recorded inputs must be equal (a difference would show as a provider update in another
+ * The docker providers' inputs are the same on every machine: the program of two checkouts in
+ * different places is recorded for every stack under two machines' HOME, XDG_RUNTIME_DIR and
+ * TMPDIR, and the recorded inputs must be equal (a difference would show as a provider update in another
  * operator's or CI's preview). The key copy and known_hosts files the inputs name are checked
  * where ssh looks for them. Also the environment variables that would redirect the provider.
  */
@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { assertDockerEnvironment, dockerEnvironmentProblems, SSH_FILES_DIR } from "../../components/docker/provider";
+import { assertDockerEnvironment, dockerEnvironmentProblems, portableKeyPath, SSH_FILES_DIR } from "../../components/docker/provider";
 import { providerSettings } from "../support/container-runner";
 
 type Recorded = Record<string, Array<{ type: string; name: string; inputs: Record<string, unknown> }>>;
@@ -56,6 +56,8 @@ const providersOf = (recorded: Recorded) =>
 
 describe("docker provider inputs on two machines", () => {
     const machines = [makeMachine("alice"), makeMachine("ci")];
+    const filesDir = path.join(os.userInfo().homedir, ".ssh", "pulumi-replicated");
+    const existedBefore = new Set(fs.existsSync(filesDir) ? fs.readdirSync(filesDir) : []);
     let recordings: Recorded[] = [];
 
     before(async () => {
@@ -64,6 +66,12 @@ describe("docker provider inputs on two machines", () => {
     after(() => {
         for (const machine of machines) {
             fs.rmSync(machine.root, { recursive: true, force: true });
+        }
+        // Only the files these recordings created; an operator's own stay.
+        for (const file of fs.existsSync(filesDir) ? fs.readdirSync(filesDir) : []) {
+            if (!existedBefore.has(file)) {
+                fs.rmSync(path.join(filesDir, file), { force: true });
+            }
         }
     });
 
@@ -77,7 +85,7 @@ describe("docker provider inputs on two machines", () => {
         assert.deepEqual(recordings[1], recordings[0]);
     });
 
-    test("no input names a path of either machine; the files are named as ssh expands them", () => {
+    test("no input names a path of either machine; the files are named as ssh finds them", () => {
         const text = JSON.stringify(recordings);
         for (const machine of machines) {
             assert.ok(!text.includes(machine.root), `an input names ${machine.root}`);
@@ -86,21 +94,44 @@ describe("docker provider inputs on two machines", () => {
         for (const provider of providersOf(recordings[0])) {
             const { sshOpts } = providerSettings(provider.inputs);
             const identity = sshOpts[sshOpts.indexOf("-i") + 1];
-            assert.match(identity, new RegExp(`^${escaped}/replicated-[a-z0-9-]+\\.key$`), `${provider.label} ${provider.name}`);
+            assert.ok(!path.isAbsolute(identity), `${provider.label} ${provider.name}: -i ${identity}`);
+            if (provider.label === "dev") {
+                assert.equal(identity, ".sandbox/id_ed25519", "a key inside the project stays relative to it (ssh's working directory)");
+            } else {
+                // HOME is not the passwd home here, so ~/ keys are copied to where ssh's ~ leads.
+                assert.match(identity, new RegExp(`^${escaped}/replicated-[a-z0-9-]+\\.key$`), `${provider.label} ${provider.name}`);
+            }
             const knownHosts = sshOpts.find((o) => o.startsWith("UserKnownHostsFile="));
             assert.match(knownHosts ?? "", new RegExp(`^UserKnownHostsFile=${escaped}/replicated-[a-z0-9-]+\\.known_hosts$`));
         }
     });
 
-    test("the files exist where ssh expands ~ (the passwd home directory, not $HOME), private to the user", () => {
-        const dir = path.join(os.userInfo().homedir, ".ssh", "pulumi-replicated");
-        assert.equal(fs.lstatSync(dir).mode & 0o777, 0o700);
+    test("the copies exist where ssh expands ~ (the passwd home directory, not $HOME), private to the user", () => {
+        assert.equal(fs.lstatSync(filesDir).mode & 0o777, 0o700);
+        let copies = 0;
         for (const provider of providersOf(recordings[0])) {
             const { sshOpts } = providerSettings(provider.inputs);
-            const identity = sshOpts[sshOpts.indexOf("-i") + 1].replace(`${SSH_FILES_DIR}/`, `${dir}/`);
-            assert.equal(fs.statSync(identity).mode & 0o777, 0o600, identity);
-            assert.match(fs.readFileSync(identity, "utf8"), /provider-inputs-fixture/);
+            const identity = sshOpts[sshOpts.indexOf("-i") + 1];
+            if (identity.startsWith(`${SSH_FILES_DIR}/`)) {
+                const file = path.join(filesDir, identity.slice(SSH_FILES_DIR.length + 1));
+                assert.equal(fs.statSync(file).mode & 0o777, 0o600, file);
+                assert.match(fs.readFileSync(file, "utf8"), /provider-inputs-fixture/);
+                copies++;
+            }
         }
+        assert.ok(copies > 0);
+    });
+});
+
+describe("naming a configured key file for ssh", () => {
+    const places = { projectDir: "/home/alice/src/replicated", home: "/home/alice", passwdHome: "/home/alice" };
+    test("inside the project: relative to it; below the home directory: ~/; elsewhere: as configured", () => {
+        assert.equal(portableKeyPath("/home/alice/src/replicated/.sandbox/id_ed25519", places), ".sandbox/id_ed25519");
+        assert.equal(portableKeyPath("/home/alice/.ssh/acme_ed25519", places), "~/.ssh/acme_ed25519");
+        assert.equal(portableKeyPath("/etc/replicated/keys/acme", places), "/etc/replicated/keys/acme");
+    });
+    test("$HOME other than the passwd home: ssh's ~ names another file, so the key is copied", () => {
+        assert.equal(portableKeyPath("/tmp/ci-home/.ssh/acme_ed25519", { ...places, home: "/tmp/ci-home" }), undefined);
     });
 });
 
