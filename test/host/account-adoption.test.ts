@@ -131,7 +131,7 @@ test("a service directory that belongs to another user is refused before anythin
     assert.ok(result.error);
     assert.match(
         result.error,
-        /\/var\/lib\/replicated\/db belongs to uid 4242 \(user other4242\), which is neither root nor the service account \(uid 1017\)\. Nothing was changed\. Fix: /,
+        /\/var\/lib\/replicated\/db belongs to uid 4242 \(user other4242\), which is neither root, the service account \(uid 1017\) nor an earlier Replicated service account\. Nothing was changed\. Fix: /,
     );
     assert.deepEqual(await statPaths(host, paths), before_, "nothing was changed, not even the mode of a directory listed before it");
     await sh(host, "chown 1017 /var/lib/replicated/db && userdel other4242");

@@ -276,3 +276,23 @@ describe("no error message ever contains a secret value", () => {
         }
     });
 });
+
+describe("the container spec refuses every spelling of the wildcard too (defence in depth behind the config)", () => {
+    test("a port bound to any unspecified address needs allowAllInterfaces", async () => {
+        const { containerSpec, ContainerSpecError } = await import("../../components/docker/container-spec");
+        for (const ip of WILDCARDS) {
+            const definition = {
+                name: "replicated-ui",
+                mounts: [],
+                env: {},
+                ports: [{ internal: 8800, external: 8800, ip, protocol: "tcp" as const }],
+                memoryMb: 512,
+                cpuShares: 512,
+                healthcheck: "true",
+            };
+            const context = { stack: "s", hostName: "h", uid: 1017, dockerGid: 999, image: "sha256:0", network: "replicated" };
+            assert.throws(() => containerSpec(definition, context), (err: unknown) => err instanceof ContainerSpecError && /every interface/.test(String(err)), ip);
+            assert.doesNotThrow(() => containerSpec(definition, { ...context, allowAllInterfaces: true }), ip);
+        }
+    });
+});

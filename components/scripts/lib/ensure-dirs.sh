@@ -14,8 +14,9 @@
 # not writable by group or others, component by component; below it every directory is opened
 # with O_DIRECTORY|O_NOFOLLOW relative to its verified parent (fchdir), checked with fstat, and
 # changed through that handle (fchown, fchmod). A name that is a symlink, a file or anything else
-# fails the run. A directory owned by a uid other than root or UID is refused, and every path is
-# checked before the first change, so a refusal changes nothing.
+# fails the run. A directory owned by a uid other than root, UID or an earlier Replicated service
+# account (the kinds account.sh adopts) is refused, and every path is checked before the first
+# change, so a refusal changes nothing.
 # Needs perl-base (Debian and RHEL families ship it).
 
 ensure_dirs() {
@@ -43,6 +44,25 @@ sub describe {
 }
 
 sub owner_name { my $name = getpwuid($_[0]); return defined $name ? "user $name" : "no user" }
+
+# A value of /etc/login.defs, or the default given.
+sub login_defs {
+    my ($key, $default) = @_;
+    open(my $defs, "<", "/etc/login.defs") or return $default;
+    while (my $line = <$defs>) { return $1 if $line =~ /^\s*\Q$key\E\s+(\d+)\s*$/ }
+    return $default;
+}
+
+# Whether UID is an earlier Replicated service account (the same two kinds account.sh adopts):
+# its data may move to the current one (a changed uid or account); data of anyone else may not.
+sub is_service_account {
+    my ($owner) = @_;
+    my (undef, undef, undef, $primary_gid, undef, undef, $gecos, $home, $shell) = getpwuid($owner);
+    return 0 unless defined $primary_gid && $primary_gid == $gid;
+    return 1 if $gecos eq "Replicated service account (managed by Pulumi)";
+    return 1 if $home eq "/var/lib/replicated" && $shell =~ m{^(/usr)?/s?bin/(nologin|false)$};
+    return $owner >= login_defs("UID_MIN", 1000) && $owner <= login_defs("UID_MAX", 60000) && $shell =~ m{^(/usr)?/bin/(ba)?sh$};
+}
 
 # A system directory: its real path, each component root-owned and not group- or world-writable.
 sub open_trusted {
@@ -87,8 +107,8 @@ sub pass {
         sysopen(my $dir, $name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
             or fail("$path is " . describe($name) . " now, not the directory just checked; nothing was changed there. Re-run once nothing else changes it");
         my @st = stat($dir);
-        if ($st[4] != 0 && $st[4] != $uid) {
-            fail("$path belongs to uid $st[4] (" . owner_name($st[4]) . "), which is neither root nor the service account (uid $uid). Nothing was changed. Fix: if it belongs to an earlier service account, re-own the tree by hand (chown -R -h $uid:$gid -- $path); otherwise move it away (mv -- $path $path.orig), then re-run");
+        if ($st[4] != 0 && $st[4] != $uid && !is_service_account($st[4])) {
+            fail("$path belongs to uid $st[4] (" . owner_name($st[4]) . "), which is neither root, the service account (uid $uid) nor an earlier Replicated service account. Nothing was changed. Fix: if its data is meant for the service account, re-own the tree by hand (chown -R -h $uid:$gid -- $path); otherwise move it away (mv -- $path $path.orig), then re-run");
         }
         if ($apply) {
             my $did = !@seen;
