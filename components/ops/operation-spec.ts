@@ -382,7 +382,11 @@ export function dataPrefixesOf(config: Pick<ReplicatedConfig, "volumeRoots"> & D
 }
 
 /** `images.helper`, else `<registry>/replicated-helper:<channel>-<version>`. */
-export function helperImageReference(config: Pick<ReplicatedConfig, "images" | "channel" | "version">): string {
+export function helperImageReference(config: {
+    readonly images: { readonly registry: string; readonly helper?: string };
+    readonly channel: string;
+    readonly version: string;
+}): string {
     return config.images.helper ?? `${config.images.registry}/replicated-helper:${config.channel}-${config.version}`;
 }
 
