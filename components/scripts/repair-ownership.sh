@@ -376,7 +376,7 @@ sub status_of_fd {
 	if ($numbers) {
 		return undef if syscall($numbers->{statx}, $fd + 0, $empty_path, AT_EMPTY_PATH, STATX_WANTED, $statx_buffer) != 0;
 		my ($mask, $nlink, $owner, $group, $mode, $ino, $ctime, $major, $minor, $mount) = unpack("L x12 L L L S x2 Q x56 q x32 L L Q", $statx_buffer);
-		return ["$major:$minor", $ino, $mode, $nlink, $owner, $group, $ctime, $mask & STATX_MNT_ID ? $mount : undef];
+		return [$major * 4294967296 + $minor, $ino, $mode, $nlink, $owner, $group, $ctime, $mask & STATX_MNT_ID ? $mount : undef];
 	}
 	my @st = POSIX::fstat($fd) or return undef;
 	return [@st[0, 1, 2, 3, 4, 5, 10], undef];
@@ -493,6 +493,29 @@ sub reown_entry {
 		problem("cannot open " . shown("$path/$name") . ": $!") if $! != ENOENT;
 		return 0;
 	}
+	# The common case (statx with mount ids, one link) without building a status: the same
+	# checks as below, read straight from the statx buffer.
+	if ($statx_mounts && syscall($numbers->{statx}, $fd, $empty_path, AT_EMPTY_PATH, STATX_WANTED, $statx_buffer) == 0) {
+		my ($nlink, $owner, $group, $mode) = unpack("x16 L L L S", $statx_buffer);
+		my ($major, $minor, $mount) = unpack("x136 L L Q", $statx_buffer);
+		my $result = 1;
+		if (($mode & S_IFMT) == S_IFDIR) {
+			$result = undef;
+		} elsif ($owner == $uid && $group == $gid) {
+			$result = 0;
+		} elsif ($major * 4294967296 + $minor != $tree->{fd_dev} || $mount != $tree->{mount}) {
+			$result = 0;
+		} elsif ($nlink > 1) {
+			my $st = status_of_fd($fd);
+			$st ? hard_linked($fd, $st, "$path/$name") : problem("cannot stat " . shown("$path/$name") . ": $!");
+		} elsif (syscall($numbers->{fchownat}, $fd, $empty_path, $uid, $gid, AT_EMPTY_PATH) == 0) {
+			$changed++;
+		} else {
+			problem("cannot re-own " . shown("$path/$name") . ": $!");
+		}
+		POSIX::close($fd);
+		return $result;
+	}
 	my $result = 1;
 	my $st = status_of_fd($fd);
 	if (!$st) {
@@ -501,7 +524,7 @@ sub reown_entry {
 		$result = undef;
 	} elsif ($st->[4] == $uid && $st->[5] == $gid) {
 		$result = 0;
-	} elsif ($st->[0] ne $tree->{fd_dev} || ($check_file_mounts && mount_of_fd($fd, $st) != $tree->{mount})) {
+	} elsif ($st->[0] != $tree->{fd_dev} || ($check_file_mounts && mount_of_fd($fd, $st) != $tree->{mount})) {
 		# Another file system, or a file bind-mounted here: a mount point, left alone.
 		$result = 0;
 	} elsif ($st->[3] > 1) {
