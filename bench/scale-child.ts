@@ -9,8 +9,8 @@
  * that capture costs.
  */
 import { PerformanceObserver } from "node:perf_hooks";
-import { cannedResolver } from "../test/support/canned-outputs";
-import { recordProgram } from "../test/support/mock-recorder";
+import { cannedResolver } from "../tools/offline/host-model";
+import { recordProgram } from "../tools/offline/recorder";
 import { scaleConfig } from "./scale-config";
 
 function disableSdkStackCapture(): void {
