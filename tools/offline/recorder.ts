@@ -80,6 +80,8 @@ export interface RecordOptions {
      * because they are most of an evaluation's time. With PULUMI_DEBUG_PROMISE_LEAKS set they stay on.
      */
     readonly sdkStackTraces?: boolean;
+    /** Called for every registration as it reaches the engine (also when the program fails later). */
+    readonly onRegister?: (resource: RecordedResource) => void;
 }
 
 /** The plain data of a recording (what crosses a process boundary or is kept between evaluations). */
@@ -196,6 +198,7 @@ export async function recordProgram(options: RecordOptions): Promise<Recording> 
             state: {},
         };
         resources.push(record);
+        options.onRegister?.(record);
         pending.set(ref(record.type, record.name), record);
         return original.call(this, req, cb);
     };
