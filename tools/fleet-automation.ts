@@ -124,9 +124,9 @@ export function stackStateOf(fileConfig: Record<string, unknown>, history: reado
     return { holdsChange, lastUpdate, ...(lastUpdateHeldChange !== undefined ? { lastUpdateHeldChange } : {}) };
 }
 
-function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv, output: (line: string) => void): Promise<void> {
+function run(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv, output: (line: string) => void): Promise<void> {
     return new Promise((resolve, reject) => {
-        const child = spawn(command, args, { cwd: PROJECT_DIR, env, stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
         const lines = lineWriter(output);
         child.stdout.on("data", (chunk: Buffer) => lines.write(chunk.toString()));
         child.stderr.on("data", (chunk: Buffer) => lines.write(chunk.toString()));
@@ -146,19 +146,23 @@ export interface AutomationRunnerOptions {
     readonly assignments: readonly Assignment[];
     /** Variables added to the CLI's environment (see {@link deployEnvironment}). */
     readonly envVars: Record<string, string>;
-    /** The stack directory the project's Pulumi.yaml names (where the CLI writes config). */
-    readonly stacksDir: string;
+    /** The project (its Pulumi.yaml); default this repository. */
+    readonly projectDir?: string;
+    /** The stack directory the project's Pulumi.yaml names (where the CLI writes config); default `<projectDir>/stacks`. */
+    readonly stacksDir?: string;
 }
 
 /** A runner that rolls the change out with the Pulumi CLI, through the Automation API. */
 export async function automationRunner(options: AutomationRunnerOptions): Promise<RolloutStackRunner> {
     // Loaded here: the plan never needs the Automation API.
     const automation = await import("@pulumi/pulumi/automation");
-    const workspace: LocalWorkspace = await automation.LocalWorkspace.create({ workDir: PROJECT_DIR, envVars: options.envVars });
+    const projectDir = options.projectDir ?? PROJECT_DIR;
+    const stacksDir = options.stacksDir ?? path.join(projectDir, "stacks");
+    const workspace: LocalWorkspace = await automation.LocalWorkspace.create({ workDir: projectDir, envVars: options.envVars });
     const stacks = new Map<string, Stack>();
     const savedFiles = new Map<string, string>();
     const env = { ...process.env, ...options.envVars };
-    const fileOf = (stack: string) => stackFile(stack, options.stacksDir);
+    const fileOf = (stack: string) => stackFile(stack, stacksDir);
     const readConfig = (stack: string) => parseStackConfig(fs.readFileSync(fileOf(stack), "utf8"));
 
     const selected = async (stack: string): Promise<Stack> => {
@@ -201,7 +205,7 @@ export async function automationRunner(options: AutomationRunnerOptions): Promis
         async preview(stack, output) {
             if (stack === DEV_STACK) {
                 // As deploy.sh does: the dev stack's host is the local sandbox.
-                await run("npm", ["run", "--silent", "sandbox", "--", "start"], env, output);
+                await run("npm", ["run", "--silent", "sandbox", "--", "start"], projectDir, env, output);
             }
             const target = await selected(stack);
             await streamed(output, (onOutput) => target.preview({ diff: true, onOutput }));
