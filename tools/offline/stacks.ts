@@ -60,12 +60,18 @@ export function readStackConfig(stack: string, dir: string = STACKS_DIR): Record
     return parseStackConfig(fs.readFileSync(stackFile(stack, dir), "utf8"));
 }
 
-/** Keys (without namespace) the project's config schema in Pulumi.yaml declares `secret: true`. */
+/**
+ * Keys the program always treats as secrets, whether or not Pulumi.yaml can declare them: the
+ * login key, which components/config.ts refuses in plain text.
+ */
+const PROGRAM_SECRET_KEYS = ["sshPrivateKey"] as const;
+
+/** Keys (without namespace) that hold secrets: the program's own, and any Pulumi.yaml declares `secret: true`. */
 export function schemaSecretKeys(): string[] {
-    return Object.entries(readProjectFile().config ?? {})
+    const declared = Object.entries(readProjectFile().config ?? {})
         .filter(([, schema]) => schema !== null && typeof schema === "object" && schema.secret === true)
-        .map(([key]) => key.replace(new RegExp(`^${PROJECT}:`), ""))
-        .sort();
+        .map(([key]) => key.replace(new RegExp(`^${PROJECT}:`), ""));
+    return [...new Set([...PROGRAM_SECRET_KEYS, ...declared])].sort();
 }
 
 /** Whether a stack-file value is an encrypted one (`{secure: ...}`, as `pulumi config set --secret` writes it). */
