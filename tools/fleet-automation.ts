@@ -35,6 +35,29 @@ export function cliMissingMessage(tool: string): string {
     );
 }
 
+/** The oldest CLI whose config rules Pulumi.yaml is written for; `npm run deploy` refuses older ones (scripts/deploy.sh). */
+export const MIN_CLI_VERSION = "3.213.0";
+
+/** Whether `version` (`v3.248.0`, `3.250.1-alpha`) is at least `minimum`. */
+export function versionAtLeast(version: string, minimum: string): boolean {
+    const parts = (text: string) => text.replace(/^v/, "").split(/[.+-]/).slice(0, 3).map(Number);
+    const [have, need] = [parts(version), parts(minimum)];
+    for (let index = 0; index < 3; index++) {
+        if (have[index] !== need[index]) {
+            return (have[index] ?? 0) > (need[index] ?? 0);
+        }
+    }
+    return true;
+}
+
+/** What `npm run deploy` prints for a CLI older than {@link MIN_CLI_VERSION}, with this tool's name. */
+export function cliTooOldMessage(tool: string, version: string | undefined): string {
+    return (
+        `${tool}: the Pulumi CLI ${version ?? "(version unknown)"} is too old: this project needs ${MIN_CLI_VERSION} or later ` +
+        "(its Pulumi.yaml config schema follows that release's rules). Upgrade: curl -fsSL https://get.pulumi.com | sh"
+    );
+}
+
 /** Whether an executable named `name` is on PATH (what `command -v` checks). */
 export function onPath(name: string, searchPath: string = process.env.PATH ?? ""): boolean {
     return searchPath
@@ -159,6 +182,10 @@ export async function automationRunner(options: AutomationRunnerOptions): Promis
     const projectDir = options.projectDir ?? PROJECT_DIR;
     const stacksDir = options.stacksDir ?? path.join(projectDir, "stacks");
     const workspace: LocalWorkspace = await automation.LocalWorkspace.create({ workDir: projectDir, envVars: options.envVars });
+    const version = workspace.pulumiVersion;
+    if (!versionAtLeast(version, MIN_CLI_VERSION)) {
+        throw new Error(cliTooOldMessage("fleet", version).replace(/^fleet: /, ""));
+    }
     const stacks = new Map<string, Stack>();
     const savedFiles = new Map<string, string>();
     const env = { ...process.env, ...options.envVars };

@@ -161,7 +161,7 @@ async function runRollout(args: RolloutArgs, io: FleetIo): Promise<number> {
     const stacks = args.waves.flat();
     selectStacks(stacks, STACKS_DIR);
     // Before the CLI check: a malformed or secret change is refused on any machine.
-    parseChanges(args.changes, secretKeysOf(stacks.map((stack) => stackInput(stack, STACKS_DIR))));
+    const assignments = parseChanges(args.changes, secretKeysOf(stacks.map((stack) => stackInput(stack, STACKS_DIR))));
     if (!onPath("pulumi", io.env.PATH)) {
         io.stderr(cliMissingMessage("fleet"));
         return 1;
@@ -171,6 +171,8 @@ async function runRollout(args: RolloutArgs, io: FleetIo): Promise<number> {
         io.stderr(`fleet: ${environment.error}\n`);
         return 1;
     }
+    // Before the plan: creating the runner runs `pulumi version` and refuses a CLI that is too old.
+    const runner = await io.makeRunner(assignments, environment.vars);
     const plan = await planFleet(args.changes, { stacks, stacksDir: STACKS_DIR, onStack: progress(io) });
     io.stdout(renderFleetTable(plan));
     if (exitStatusOf(plan.rows) !== 0) {
@@ -186,7 +188,6 @@ async function runRollout(args: RolloutArgs, io: FleetIo): Promise<number> {
             return 1;
         }
     }
-    const runner = await io.makeRunner(plan.assignments, environment.vars);
     const summary = await rollout(args.waves, runner, {
         log: (line) => io.stdout(`${line}\n`),
         confirm: args.yes ? undefined : (wave, waveStacks, waves) => io.ask(`Roll out wave ${wave} of ${waves} (${waveStacks.join(", ")})? [y/N] `),

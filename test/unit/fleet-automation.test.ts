@@ -35,7 +35,7 @@ const failIf = (command) => { if (process.env.FLEET_STUB_FAIL === command + ":" 
 const stackFile = (stack) => path.join(process.cwd(), "stacks", "Pulumi." + stack + ".yaml");
 const history = (stack) => path.join(state, stack + ".history.json");
 const [a, b] = args;
-if (a === "version") { process.stdout.write("v3.248.0\\n"); process.exit(0); }
+if (a === "version") { process.stdout.write((process.env.FLEET_STUB_VERSION || "v3.248.0") + "\\n"); process.exit(0); }
 if (a === "stack" && b === "select") { fs.existsSync(path.join(state, stackOf())) ? process.exit(0) : fail("select", "error: no stack named '" + stackOf() + "' found"); }
 if (a === "stack" && b === "init") { fs.writeFileSync(path.join(state, args[2]), ""); process.exit(0); }
 if (a === "stack" && b === "history") { process.stdout.write(fs.existsSync(history(stackOf())) ? fs.readFileSync(history(stackOf()), "utf8") : "[]"); process.exit(0); }
@@ -160,6 +160,16 @@ describe("the Automation API runner against a stub pulumi", () => {
         assert.ok(calls.includes("config set replicated:version --stack globex-airgap --plaintext --non-interactive -- 2.54.0"), calls.join("\n"));
         assert.ok(calls.some((call) => call.startsWith("up --yes --skip-preview")));
         assert.equal(calls.filter((call) => call.startsWith("config ")).length, 1, "restoring writes the file back, it runs no CLI command");
+    });
+
+    test("a CLI older than the project's rules is refused before any stack is touched", async () => {
+        process.env.FLEET_STUB_VERSION = "v3.200.0";
+        try {
+            await assert.rejects(runner(), /the Pulumi CLI 3\.200\.0 is too old: this project needs 3\.213\.0 or later/);
+        } finally {
+            delete process.env.FLEET_STUB_VERSION;
+        }
+        assert.deepEqual(invocations().map(shape), ["version"]);
     });
 
     test("after the fix the same rollout updates it: its last update failed, so it is not skipped", async () => {

@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import { cliMissingMessage, deployEnvironment, onPath, stackStateOf } from "../../tools/fleet-automation";
+import { MIN_CLI_VERSION, cliMissingMessage, cliTooOldMessage, deployEnvironment, onPath, stackStateOf, versionAtLeast } from "../../tools/fleet-automation";
 import { configEdits, configKey, configOfHistory, holdsAssignments, type ConfigEdit } from "../../tools/fleet-config";
 import { checkWaves, renderSummary, rollout, rolloutExitStatus, type LastUpdate, type RolloutStackRunner, type RolloutStep, type StackState } from "../../tools/fleet-rollout";
 import { runFleet, type FleetIo } from "../../tools/fleet";
@@ -395,6 +395,19 @@ describe("fleet rollout on the command line", () => {
         const heredoc = /cat >&2 <<'MSG'\n([\s\S]*?)\nMSG\n/.exec(deploy)?.[1];
         assert.ok(heredoc !== undefined, "deploy.sh prints its instructions from a heredoc");
         assert.equal(`${heredoc}\n`, cliMissingMessage("deploy"));
+    });
+
+    test("a CLI older than deploy.sh accepts is refused with deploy.sh's words", () => {
+        const deploy = fs.readFileSync(path.join(PROJECT_DIR, "scripts", "deploy.sh"), "utf8");
+        assert.equal(/^min_version=(\S+)$/m.exec(deploy)?.[1], MIN_CLI_VERSION);
+        // deploy.sh: echo "deploy: the Pulumi CLI ${version:-(version unknown)} is too old: ..."
+        const line = /echo "(deploy: the Pulumi CLI \$\{version:-\(version unknown\)\} is too old: [^"]*)"/.exec(deploy)?.[1];
+        assert.ok(line !== undefined, "deploy.sh prints the too-old message");
+        assert.equal(line.replace("${version:-(version unknown)}", "3.200.0").replace("$min_version", MIN_CLI_VERSION), cliTooOldMessage("deploy", "3.200.0"));
+        assert.equal(versionAtLeast("v3.248.0", MIN_CLI_VERSION), true);
+        assert.equal(versionAtLeast("3.213.0", MIN_CLI_VERSION), true);
+        assert.equal(versionAtLeast("v3.212.9", MIN_CLI_VERSION), false);
+        assert.equal(versionAtLeast("v4.0.0-alpha", MIN_CLI_VERSION), true);
     });
 
     test("a secret or a malformed change is refused before the CLI is looked for", async () => {
