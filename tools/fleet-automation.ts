@@ -173,6 +173,8 @@ export interface AutomationRunnerOptions {
     readonly projectDir?: string;
     /** The stack directory the project's Pulumi.yaml names (where the CLI writes config); default `<projectDir>/stacks`. */
     readonly stacksDir?: string;
+    /** Start the sandbox host before the dev stack's preview, as deploy.sh does (default true). */
+    readonly startSandbox?: boolean;
 }
 
 /** A runner that rolls the change out with the Pulumi CLI, through the Automation API. */
@@ -230,7 +232,7 @@ export async function automationRunner(options: AutomationRunnerOptions): Promis
             }
         },
         async preview(stack, output) {
-            if (stack === DEV_STACK) {
+            if (stack === DEV_STACK && options.startSandbox !== false) {
                 // As deploy.sh does: the dev stack's host is the local sandbox.
                 await run("npm", ["run", "--silent", "sandbox", "--", "start"], projectDir, env, output);
             }
