@@ -32,7 +32,11 @@ export interface ScaleRow {
     readonly gcSeconds: number;
     readonly peakRssMiB: number;
     readonly samples: { wallSeconds: number[]; programSeconds: number[]; gcSeconds: number[]; peakRssMiB: number[] };
-    /** The SDK floor for the same resources (medians), and the program over it. */
+    /**
+     * The SDK floor for the same resources (medians), and the program over it: the median of the
+     * per-repetition ratios, each of a program run and the floor run right next to it, so a
+     * slow minute on a shared machine weighs on one pair rather than on one side.
+     */
     readonly floor: {
         readonly programSeconds: number;
         readonly peakRssMiB: number;
@@ -100,6 +104,14 @@ function runChild(hosts: number, keyPath: string, request: ChildRequest = {}): P
             resolve({ ...(JSON.parse(stdout.trim().split("\n").pop() ?? "{}") as ChildReport), wallSeconds });
         });
     });
+}
+
+/** Median of `a[i] / b[i]` over the repetitions (each pair measured back to back). */
+export function pairedRatio(a: readonly number[], b: readonly number[]): number {
+    if (a.length === 0 || a.length !== b.length) {
+        throw new Error(`paired ratio of ${a.length} and ${b.length} samples`);
+    }
+    return round(median(a.map((value, index) => ratio(value, b[index]))), 3);
 }
 
 export async function benchScale(plan: BenchPlan, log: (line: string) => void): Promise<ScaleResult> {
@@ -171,8 +183,8 @@ export async function benchScale(plan: BenchPlan, log: (line: string) => void): 
                 programSeconds: round(floorSeconds, 3),
                 peakRssMiB: round(floorRss, 1),
                 samples: floorSamples,
-                timeRatio: ratio(median(samples.programSeconds), floorSeconds),
-                memoryRatio: ratio(median(samples.peakRssMiB), floorRss),
+                timeRatio: pairedRatio(samples.programSeconds, floorSamples.programSeconds),
+                memoryRatio: pairedRatio(samples.peakRssMiB, floorSamples.peakRssMiB),
             },
         };
     });
