@@ -304,7 +304,11 @@ const applicationSchema = z.strictObject({
         .min(16, { error: "must be at least 16 MiB" })
         .max(1048576, { error: "must be at most 1048576 MiB" })
         .default(256),
-    command: z.array(oneLine).min(1, { error: "must have at least one element (leave it out for the image's own command)" }).optional(),
+    // The docker provider refuses an empty argument at create ("values for command may not be empty").
+    command: z
+        .array(oneLine.refine((v) => v !== "", { error: "must not be an empty string (the docker provider refuses empty command arguments)" }))
+        .min(1, { error: "must have at least one element (leave it out for the image's own command)" })
+        .optional(),
     healthcheck: oneLine.refine((v) => v.trim() !== "", { error: "must not be empty" }).optional(),
 });
 
@@ -468,8 +472,10 @@ export function loadConfig(): ReplicatedConfig {
             raw[key] = value;
         }
     }
-    // The SDK's secret-key lookup is internal; when it is there, also refuse a plain-text key
-    // (the CLI already enforces `secret: true` from Pulumi.yaml).
+    // The SDK's secret-key lookup is internal; when it is there, refuse a plain-text key. This is
+    // the only check: sshPrivateKey is not declared in Pulumi.yaml (a declared key without a
+    // default would be demanded of every stack), so the CLI's `secret: true` rule never applies.
+    // The same lookup tells which values never to show in an error.
     const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
     const secretKeys = isConfigSecret ? Object.keys(raw).filter((key) => isConfigSecret(key)) : undefined;
     return parseConfig(raw, pulumi.getStack(), pulumi.getProject(), { secretKeys });
