@@ -9,7 +9,7 @@ import { compareVersions, isComparableVersion } from "../components/host/version
 import { shellQuote } from "../components/shell";
 import { scriptArgsOf, scriptNameOf } from "./offline/host-model";
 import type { RecordedResource, RecordingData } from "./offline/recorder";
-import { REMOTE_COMMAND, REMOTE_IMAGE, creationEffect, deletionEffect, inputSemantics, type ChangeAction } from "./replace-semantics";
+import { CONTAINER, REMOTE_COMMAND, REMOTE_IMAGE, creationEffect, deletionEffect, inputSemantics, type ChangeAction } from "./replace-semantics";
 
 // ---------------------------------------------------------------------------------------------
 // Proposed changes
@@ -285,14 +285,25 @@ function topLevelKey(path: string): string {
     return /^[^.[]+/.exec(path)?.[0] ?? path;
 }
 
-/** Image id → `image id of <name>`, from the RemoteImage outputs of both evaluations. */
-function imageLabels(...recordings: RecordingData[]): Map<string, string> {
+/**
+ * Readable names for opaque ids, from both evaluations: image id → `image id of <name>`;
+ * modelled container id → `id of container <name>` (`new id of ...` for the one after a
+ * replacement).
+ */
+function imageLabels(before: RecordingData, after: RecordingData): Map<string, string> {
     const labels = new Map<string, string>();
-    for (const recording of recordings) {
+    const containerIds = new Map<string, string>();
+    for (const recording of [before, after]) {
         for (const resource of recording.resources) {
             const id = resource.state?.imageId;
             if (resource.type === REMOTE_IMAGE && typeof id === "string" && typeof resource.inputs.name === "string") {
                 labels.set(id, `image id of ${resource.inputs.name}`);
+            }
+            const containerId = resource.state?.id;
+            if (resource.type === CONTAINER && typeof containerId === "string" && !labels.has(containerId)) {
+                const seen = containerIds.get(resource.name);
+                labels.set(containerId, `${seen !== undefined && seen !== containerId ? "new id" : "id"} of container ${resource.name}`);
+                containerIds.set(resource.name, containerId);
             }
         }
     }

@@ -145,7 +145,7 @@ describe("a version bump across every stack", () => {
         assert.equal(exitStatusOf(bump.rows), 0);
     });
 
-    test("the counts are what the recordings hold: every container replaced with downtime, the guard (and air-gap load) per host", () => {
+    test("the counts are what the recordings hold: every container replaced with downtime; the guard, the health gate (and the air-gap load) per host", () => {
         for (const outcome of bump.outcomes) {
             assert.ok("result" in outcome, outcome.stack);
             const row = bump.rows.find((r) => r.stack === outcome.stack) as FleetRow;
@@ -156,6 +156,7 @@ describe("a version bump across every stack", () => {
             const scripts = recorded.resources.map(scriptNameOf);
             const guards = scripts.filter((name) => name === "version-guard").length;
             const loads = scripts.filter((name) => name === "load-images").length;
+            const healthGates = scripts.filter((name) => name === "container-health").length;
             assert.equal(row.hosts, hosts, outcome.stack);
             assert.equal(guards, hosts, `${outcome.stack}: one guard per host`);
             // Application containers run images of their own: a Replicated version leaves them
@@ -165,7 +166,9 @@ describe("a version bump across every stack", () => {
             assert.ok(newImage > 0 && row.containersReplaced === newImage, `${outcome.stack}: ${row.containersReplaced} replaced, ${newImage} with a new image`);
             assert.equal(row.containersReplacedWithDowntime, row.containersReplaced, `${outcome.stack}: every container deletes before it replaces`);
             assert.equal(row.containersUpdatedInPlace, 0);
-            assert.equal(row.hostCommandsToRun, guards + loads, `${outcome.stack}: only the guards and the air-gap loads run`);
+            assert.equal(healthGates, hosts, `${outcome.stack}: one health gate per host`);
+            // The guards, the air-gap loads, and the health gates (keyed on the replaced containers' ids).
+            assert.equal(row.hostCommandsToRun, guards + loads + healthGates, `${outcome.stack}: only the guards, the air-gap loads and the health gates run`);
             assert.equal(row.elevatedOperationsToRun, 0);
             assert.equal(row.optInMigration, false);
         }

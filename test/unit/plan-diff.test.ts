@@ -325,7 +325,14 @@ describe("impact of real changes", () => {
             const airgap = after.resources.some((r) => scriptNameOf(r) === "load-images");
             for (const change of diff.changed) {
                 const script = scriptOf(change, after);
-                if (change.type === REMOTE_COMMAND) {
+                if (change.type === REMOTE_COMMAND && script === "container-health") {
+                    // The health gate is keyed on container ids: every replaced container has a new one.
+                    assert.equal(change.action, "replace", change.name);
+                    assert.ok(change.inputs.length > 0 && change.inputs.every((i) => /^triggers\[\d+\]$/.test(i.path)), change.name);
+                    for (const input of change.inputs) {
+                        assert.match(input.afterLabel ?? "", /^new id of container /, `${change.name} ${input.path}`);
+                    }
+                } else if (change.type === REMOTE_COMMAND) {
                     // Only the guard and the air-gap load: never the account, directories or repair.
                     assert.ok(script === "version-guard" || script === "load-images", `${change.name} (${script ?? "no script"}) must not change with the version`);
                     assert.equal(change.action, "update", `${change.name}: an update re-runs create; a replacement would be a new resource`);

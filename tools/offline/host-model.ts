@@ -5,6 +5,7 @@
  * with real runs.
  */
 import { createHash } from "node:crypto";
+import { CONTAINER, inputSemantics } from "../replace-semantics";
 import type { RecordedResource, Resolver } from "./recorder";
 
 /** Service uid and docker gid the canned account summary reports. */
@@ -94,10 +95,13 @@ export const cannedResolver: Resolver = (resource) => {
 /**
  * Resolver for plan-diff and fleet: the canned host outputs, plus a RemoteImage id and repo
  * digest per image name, so a new tag shows up in every container that uses the image, as it
- * does on `pulumi up`.
+ * does on `pulumi up`, and a container id per container (see {@link containerId}).
  */
 export const modelledResolver: Resolver = async (resource) => {
     const canned = await cannedResolver(resource);
+    if (resource.type === CONTAINER) {
+        return { ...(canned ?? {}), id: containerId(resource) };
+    }
     if (resource.type === "docker:index/remoteImage:RemoteImage" && typeof resource.inputs.name === "string") {
         const name = resource.inputs.name;
         const digest = createHash("sha256").update(name).digest("hex");
@@ -105,3 +109,17 @@ export const modelledResolver: Resolver = async (resource) => {
     }
     return canned;
 };
+
+/**
+ * The id Docker gives a container, modelled: a hash of its name and of every input whose change
+ * replaces it. A replaced container comes back with a new id, as a new container does on the
+ * engine, so whatever is keyed on container ids (the health gate's triggers) changes with it;
+ * a container updated in place keeps its id.
+ */
+export function containerId(resource: Pick<RecordedResource, "name" | "inputs">): string {
+    const replacing = Object.keys(resource.inputs)
+        .filter((key) => inputSemantics(CONTAINER, key, resource.inputs).action === "replace")
+        .sort()
+        .map((key) => [key, resource.inputs[key]]);
+    return createHash("sha256").update(JSON.stringify([resource.name, replacing])).digest("hex");
+}
