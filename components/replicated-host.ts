@@ -84,6 +84,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                 runAs: args.config.runAs,
                 userName: args.config.serviceUser.name,
                 uid: args.config.serviceUser.uid,
+                adoption: { adoptExisting: args.config.serviceUser.adoptExisting, allowNobodyUid: args.config.serviceUser.allowNobodyUid },
             },
             { parent: this, dependsOn: detected },
         );

@@ -268,7 +268,11 @@ export function operationInvocation(request: OperationRequest, settings: RunSett
 }
 
 /** `images.helper`, else `<registry>/replicated-helper:<channel>-<version>`. */
-export function helperImageReference(config: Pick<ReplicatedConfig, "images" | "channel" | "version">): string {
+export function helperImageReference(config: {
+    readonly images: { readonly registry: string; readonly helper?: string };
+    readonly channel: string;
+    readonly version: string;
+}): string {
     return config.images.helper ?? `${config.images.registry}/replicated-helper:${config.channel}-${config.version}`;
 }
 

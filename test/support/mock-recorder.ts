@@ -75,6 +75,8 @@ export interface RecordOptions {
     readonly resolve?: Resolver;
     /** The program to run; default: the project's index.ts default export. */
     readonly program?: () => unknown;
+    /** Called for every registration as it reaches the engine (also when the program fails later). */
+    readonly onRegister?: (resource: RecordedResource) => void;
 }
 
 export function ref(type: string, name: string): string {
@@ -183,6 +185,7 @@ export async function recordProgram(options: RecordOptions): Promise<Recording> 
             state: {},
         };
         resources.push(record);
+        options.onRegister?.(record);
         pending.set(ref(record.type, record.name), record);
         return original.call(this, req, cb);
     };
