@@ -306,7 +306,8 @@ export function envFiles(options: ScriptInstallOptions, hostName: string, withOp
 }
 
 async function writeFile(host: TestHost, file: string, text: string, mode: string): Promise<void> {
-    await sh(host, `cat > ${shQuote(file)} && chmod ${mode} ${shQuote(file)} && chown 0:0 ${shQuote(file)}`, { stdin: text });
+    const dir = file.slice(0, file.lastIndexOf("/"));
+    await sh(host, `mkdir -p ${shQuote(dir)} && cat > ${shQuote(file)} && chmod ${mode} ${shQuote(file)} && chown 0:0 ${shQuote(file)}`, { stdin: text });
 }
 
 /** Wait until every named container runs (a systemd unit starts its container in the foreground). */
