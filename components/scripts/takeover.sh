@@ -266,6 +266,14 @@ for service in replicated-ui replicated-operator replicated; do
 		changed=$((changed + 1))
 	done
 done
+# A run killed between moving a unit file and masking it left the unit unmasked.
+while read -r name form _enabled _running; do
+	if [ "$form" = systemd ] && [ -f "$(saved_unit_path systemd "$(unit_path systemd "$name")")" ] &&
+		[ ! -e "$(unit_path systemd "$name")" ] && [ ! -L "$(unit_path systemd "$name")" ]; then
+		mask_unit systemd "$name"
+		changed=$((changed + 1))
+	fi
+done <"$TAKEOVER_MANIFEST"
 if systemd_running; then
 	systemctl daemon-reload
 fi

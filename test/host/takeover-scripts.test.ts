@@ -22,7 +22,7 @@ import { loadScript, remoteInvocation } from "../../components/shell";
 import { sh } from "../support/host-runner";
 import { hostTierAvailability, requireHostTier } from "../support/preflight";
 import { dataFingerprint, installLikeScript, systemdUnitStates, type ScriptInstall } from "../support/script-install";
-import { run, startHosts, stopHosts, type RunResult, type TestHost } from "../support/testhost";
+import { restartHost, run, startHosts, stopHosts, type RunResult, type TestHost } from "../support/testhost";
 
 const VERSION = "2.53.2";
 const TOKEN = "0f4c2e6a-57b1-4a3e-9d7e-2c1b8e9f6a51";
@@ -261,6 +261,24 @@ describe("a systemd host installed by the 2.5+ script", () => {
         const confirm = await script(systemdHost, "takeover-confirm", ["primary"]);
         assert.equal(confirm.code, 1);
         assert.match(confirm.stderr, /handed back to Replicated's install script/);
+    });
+});
+
+describe("a reboot inside the fallback's bound", () => {
+    test("the fallback timer survives it and restores the units after the boot", async (t) => {
+        if (!(await requireHostTier(t)) || !systemdHost) return;
+        const data = await dataFingerprint(systemdHost);
+        const taken = parseTakeoverSummary((await script(systemdHost, "takeover", ["primary", "60"])).stdout);
+        assert.equal(taken.install, "script");
+        const { seconds } = await restartHost(systemdHost);
+        t.diagnostic(`rebooted in ${seconds.toFixed(1)} s`);
+        // Masked: the boot does not start them; the persistent timer is still there.
+        assert.deepEqual(await systemdUnitStates(systemdHost, UNITS), Object.fromEntries(UNITS.map((u) => [u, "masked inactive"])));
+        assert.match(await sh(systemdHost, "systemctl is-active replicated-takeover-fallback.timer"), /^active/);
+        await waitFor("the fallback after the reboot", 180, async () => (await phaseOf(systemdHost!)) === "fallback-fired");
+        assert.deepEqual(await systemdUnitStates(systemdHost, UNITS), Object.fromEntries(UNITS.map((u) => [u, "enabled active"])));
+        await waitFor("the script's containers after the reboot", 90, async () => /^(true\n){3}$/.test(await sh(systemdHost!, "for n in replicated replicated-ui replicated-operator; do docker inspect -f '{{.State.Running}}' $n 2>/dev/null || echo false; done")));
+        assert.deepEqual(await dataFingerprint(systemdHost), data);
     });
 });
 
