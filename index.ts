@@ -5,11 +5,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { loadConfig } from "./components/config";
+import { assertDockerEnvironment } from "./components/docker/provider";
 import { DaemonTokenCarryOver } from "./components/host";
 import { ReplicatedHost } from "./components/replicated-host";
 
 export = async () => {
     const config = loadConfig();
+    // Before any resource: DOCKER_CONTEXT and TLS variables would redirect every docker provider.
+    assertDockerEnvironment();
 
     // Shared secret between the daemon on the primary and every operator (DAEMON_TOKEN): the one
     // Replicated's install script left on the primary, else the generated one (stacks without a

@@ -483,8 +483,10 @@ export function loadConfig(): ReplicatedConfig {
             raw[key] = value;
         }
     }
-    // The SDK's secret-key lookup is internal; when it is there, also refuse a plain-text key
-    // (the CLI already enforces `secret: true` from Pulumi.yaml).
+    // The SDK's secret-key lookup is internal; when it is there, refuse a plain-text key. This is
+    // the only check: sshPrivateKey is not declared in Pulumi.yaml (a declared key without a
+    // default would be demanded of every stack), so the CLI's `secret: true` rule never applies.
+    // The same lookup tells which values never to show in an error.
     const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
     const secretKeys = isConfigSecret ? Object.keys(raw).filter((key) => isConfigSecret(key)) : undefined;
     return parseConfig(raw, pulumi.getStack(), pulumi.getProject(), { secretKeys });

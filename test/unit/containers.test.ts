@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import { describe, test } from "node:test";
 import { CANNED_DAEMON_TOKEN, CANNED_DOCKER_GID, CANNED_UID, scriptNameOf } from "../support/canned-outputs";
 import { containerPlan, networkCreateArgs, providerSettings } from "../support/container-runner";
@@ -290,17 +291,20 @@ describe("docker provider key handling", () => {
         const provider = recording.find("pulumi:providers:docker", "acme-1-docker");
         assert.ok(!JSON.stringify(provider.inputs).includes("unit-test-secret-key"), "key contents never in provider inputs");
         const { sshOpts } = providerSettings(provider.inputs);
-        const keyFile = sshOpts[sshOpts.indexOf("-i") + 1];
-        assert.ok(keyFile.endsWith(`/replicated-${stack}-acme-1.key`), keyFile);
+        const keyOption = sshOpts[sshOpts.indexOf("-i") + 1];
+        assert.equal(keyOption, `~/.ssh/pulumi-replicated/replicated-${stack}.key`, "a path ssh expands itself, the same on every machine");
+        // ssh expands ~ from the passwd entry, as os.userInfo() reads it.
+        const expand = (file: string): string => file.replace(/^~\//, `${os.userInfo().homedir}/`);
+        const keyFile = expand(keyOption);
         try {
             assert.equal(fs.readFileSync(keyFile, "utf8"), key);
             assert.equal(fs.statSync(keyFile).mode & 0o777, 0o600);
             assert.equal(fs.statSync(keyFile.slice(0, keyFile.lastIndexOf("/"))).mode & 0o777, 0o700);
-            const knownHosts = sshOpts.find((o) => o.startsWith("UserKnownHostsFile="))?.slice("UserKnownHostsFile=".length) ?? "";
+            const knownHosts = expand(sshOpts.find((o) => o.startsWith("UserKnownHostsFile="))?.slice("UserKnownHostsFile=".length) ?? "");
             assert.equal(fs.readFileSync(knownHosts, "utf8"), `10.20.0.11 ${String((readStackConfig("acme-online").hosts as StackHost[])[0].hostKey)}\n`);
         } finally {
             fs.rmSync(keyFile, { force: true });
-            fs.rmSync(keyFile.replace(/\.key$/, ".known_hosts"), { force: true });
+            fs.rmSync(keyFile.replace(/\.key$/, "-acme-1.known_hosts"), { force: true });
         }
     });
 });
