@@ -356,6 +356,47 @@ describe("hosts without systemd", () => {
         assert.equal(await sh(upstartHost, "docker ps -aq | wc -l"), "0\n");
     });
 
+    test("the takeover scripts refuse hostile arguments themselves (quoted literally, validated again)", async (t) => {
+        if (!(await requireHostTier(t)) || !freshHost) return;
+        const marker = "/tmp/takeover-hostile-marker";
+        const hostile = [
+            `a;touch ${marker}`,
+            `$(touch ${marker})`,
+            `\`touch ${marker}\``,
+            "replicated\nroot",
+            "-rf",
+            "..",
+            "x".repeat(33),
+            "0",
+            "",
+        ];
+        const attempts: Array<[string, string[], RegExp]> = [];
+        for (const value of hostile) {
+            attempts.push(["detect-install", [value, "replicated", "", "primary"], /runAs must be/]);
+            attempts.push(["detect-install", ["replicated", value, "", "primary"], /invalid user name/]);
+            if (value !== "") {
+                attempts.push(["detect-install", ["replicated", "replicated", value, "primary"], /invalid uid/]);
+            }
+            attempts.push(["detect-install", ["replicated", "replicated", "", value], /role must be/]);
+            attempts.push(["takeover", [value, "300"], /role must be/]);
+            attempts.push(["takeover", ["primary", value], /fallback seconds must be an integer from 30 to 3600/]);
+            attempts.push(["takeover-confirm", [value], /role must be/]);
+            attempts.push(["read-daemon-token", [value], /no arguments/]);
+        }
+        attempts.push(["takeover", ["primary", "29"], /fallback seconds must be/]);
+        attempts.push(["takeover", ["primary", "3601"], /fallback seconds must be/]);
+        attempts.push(["takeover", ["primary"], /usage: takeover\.sh/]);
+        for (const [name, args, expected] of attempts) {
+            const result = await script(freshHost, name, args);
+            assert.equal(result.code, 1, `${name} ${JSON.stringify(args)}: exit ${result.code}, stderr ${result.stderr}`);
+            assert.match(result.stderr, expected, `${name} ${JSON.stringify(args)}`);
+            assert.equal(result.stdout, "", `${name} ${JSON.stringify(args)}: no summary line for a refused run`);
+        }
+        assert.equal(await sh(freshHost, `ls ${marker} 2>/dev/null || echo none`), "none\n", "no marker file");
+        assert.equal(await sh(freshHost, "ls /var/lib/replicated-deploy 2>/dev/null || echo absent"), "absent\n");
+        t.diagnostic(`${attempts.length} hostile invocations refused`);
+    });
+
     test("a fresh host: nothing to take over, nothing written; Replicated's names held without any unit are refused", async (t) => {
         if (!(await requireHostTier(t)) || !freshHost) return;
         const detected = parseInstallSummary((await script(freshHost, "detect-install", ["replicated", "replicated", "1017", "primary"])).stdout);
