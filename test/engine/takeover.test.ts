@@ -95,6 +95,9 @@ describe("a primary installed by the 2.5+ script, with an operator node left to 
         assert.deepEqual({ install: summary.install, mode: summary.mode, uid: summary.serviceUid }, { install: "script", mode: "service", uid: 1001 });
         const takeover = parseTakeoverSummary(runsOf(up, "takeover")[0].stdout);
         assert.deepEqual({ install: takeover.install, units: takeover.units, removed: takeover.containersRemoved }, { install: "script", units: 3, removed: install.containers.length });
+        // Without a record, the version guard reads the install's version from its :current image's tags.
+        const guard = JSON.parse(runsOf(up, "version-guard")[0].stdout.trim().split("\n").pop() ?? "{}") as Record<string, unknown>;
+        assert.deepEqual({ previous: guard.previous, source: guard.previousSource, direction: guard.direction }, { previous: VERSION, source: "containers", direction: "same" });
         const confirmation = parseTakeoverConfirmSummary(runsOf(up, "takeover-confirm")[0].stdout);
         assert.equal(confirmation.phase, "confirmed");
         assert.ok(confirmation.gapSeconds !== null);
