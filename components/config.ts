@@ -304,7 +304,11 @@ const applicationSchema = z.strictObject({
         .min(16, { error: "must be at least 16 MiB" })
         .max(1048576, { error: "must be at most 1048576 MiB" })
         .default(256),
-    command: z.array(oneLine).min(1, { error: "must have at least one element (leave it out for the image's own command)" }).optional(),
+    // The docker provider refuses an empty argument at create ("values for command may not be empty").
+    command: z
+        .array(oneLine.refine((v) => v !== "", { error: "must not be an empty string (the docker provider refuses empty command arguments)" }))
+        .min(1, { error: "must have at least one element (leave it out for the image's own command)" })
+        .optional(),
     healthcheck: oneLine.refine((v) => v.trim() !== "", { error: "must not be empty" }).optional(),
 });
 

@@ -16,12 +16,14 @@ import {
     TakeoverConfirmation,
     VersionGuard,
 } from "./host";
-import { ElevatedOperation, helperImageReference, plannedOperations, requestFromPlan } from "./ops";
+import { ElevatedOperation, dataPrefixesOf, helperImageReference, plannedOperations, requestFromPlan } from "./ops";
 import {
+    ContainerHealth,
     CoreServices,
     Images,
     Sidecars,
     hostDockerProvider,
+    imagePinsOf,
     imagesForHost,
     serviceNetwork,
     serviceSettingsFor,
@@ -49,6 +51,12 @@ export class ReplicatedHost extends pulumi.ComponentResource {
     public readonly uid: pulumi.Output<number>;
     /** gid of the docker group (owner group of the docker socket). */
     public readonly dockerGid: pulumi.Output<number>;
+    /**
+     * Completes only when every Replicated container of this host (core services and sidecars) is
+     * healthy; `pulumi up` fails there, naming the container, when one is not. Depend on it for
+     * steps that need a working host.
+     */
+    public readonly ready: pulumi.Resource;
     /** Summary line of each elevated operation requested on this host, by operation name. */
     public readonly operations: Readonly<Record<string, pulumi.Output<Record<string, unknown>>>>;
     /** What Replicated's own install script left on this host (the first step of the host). */
@@ -135,6 +143,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                 // Application images come the same way: pulled, or loaded in air-gap mode.
                 additionalReferences: applicationImageReferences(args.config, args.host),
                 airgap: args.config.airgap,
+                pins: imagePinsOf(args.config.images),
                 provider: dockerProvider,
                 connection,
                 become: args.host.become,
@@ -203,7 +212,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        const serviceContainers: pulumi.Resource[] = Object.values(core.containers);
+        let sidecarContainers: Sidecars["containers"] = {};
         if (isPrimary) {
             const sidecars = new Sidecars(
                 `${name}-sidecars`,
@@ -218,17 +227,20 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
-            serviceContainers.push(...Object.values(sidecars.containers));
+            sidecarContainers = sidecars.containers;
         }
+        // --- health gate: every Replicated container of the host healthy ---
+        const health = new ContainerHealth(
+            name,
+            { containers: { ...core.containers, ...sidecarContainers }, connection, become: args.host.become },
+            { parent: this },
+        );
+        this.ready = health.ready;
 
         // --- end of a takeover ---
-        // Disarms the takeover's fallback once every Replicated container here is healthy; a
-        // no-op on a host that was not taken over.
-        new TakeoverConfirmation(
-            name,
-            { host: args.host, ssh: args.config.ssh },
-            { parent: this, dependsOn: serviceContainers },
-        );
+        // Disarms the takeover's fallback once the health gate found every Replicated container
+        // here healthy; a no-op on a host that was not taken over.
+        new TakeoverConfirmation(name, { host: args.host, ssh: args.config.ssh }, { parent: this, dependsOn: [health.ready] });
 
         // --- elevated operations ---
         // One short-lived root helper container per request id in replicated:operations (support
@@ -246,7 +258,11 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                     become: args.host.become,
                     stack: args.config.stack,
                     helperImage: images.helperImage ?? helperImageReference(args.config),
+                    helperImageId: images.helperImagePin,
                     timeoutSeconds: args.config.operations.timeoutSeconds,
+                    dataPrefixes: dataPrefixesOf(args.config),
+                    // The support bundle redacts the daemon token by value (it lives only in the containers' env).
+                    secretValues: planned.operation === "support-bundle" ? [args.daemonToken] : undefined,
                     dependsOn: [...hostReady, ...images.resources, ...(previousOperation ? [previousOperation] : [])],
                 },
                 { parent: this },
@@ -279,7 +295,9 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                     connection,
                     become: args.host.become,
                     helperImage: images.helperImage ?? helperImageReference(args.config),
+                    helperImageId: images.helperImagePin,
                     timeoutSeconds: args.config.operations.timeoutSeconds,
+                    dataPrefixes: dataPrefixesOf(args.config),
                     volumesDependOn: [...hostReady, ...images.resources, ...(previousOperation ? [previousOperation] : [])],
                     dependsOn: hostReady,
                 },

@@ -54,6 +54,10 @@ export interface ApplicationContainersArgs {
     readonly helperImage: pulumi.Input<string>;
     /** Hard timeout of the volumes run, seconds. Default: 300. */
     readonly timeoutSeconds?: number;
+    /** Directories volume roots must lie strictly below (`replicated:dataPrefixes`), re-checked on the host. */
+    readonly dataPrefixes: readonly string[];
+    /** The helper's pinned image id (`replicated:images.pins`). Default: not pinned. */
+    readonly helperImageId?: pulumi.Input<string>;
     /** What the volumes run waits for: directories, helper image, the host's other elevated operations. Default: none. */
     readonly volumesDependOn?: pulumi.Input<pulumi.Resource>[];
     /** What every container waits for: the host's directories (and ownership repair). Default: none. */
@@ -91,6 +95,8 @@ export class ApplicationContainers extends pulumi.ComponentResource {
                     stack: args.stack,
                     helperImage: args.helperImage,
                     timeoutSeconds: args.timeoutSeconds,
+                    dataPrefixes: args.dataPrefixes,
+                    helperImageId: args.helperImageId,
                     dependsOn: args.volumesDependOn,
                 },
                 { parent: this },
@@ -119,6 +125,8 @@ export class ApplicationContainers extends pulumi.ComponentResource {
                 provider: args.provider,
                 deleteBeforeReplace: spec.deleteBeforeReplace,
                 additionalSecretOutputs: spec.additionalSecretOutputs,
+                ignoreChanges: spec.ignoreChanges,
+                replaceOnChanges: spec.replaceOnChanges,
                 // A bind mount of a missing directory fails: the volumes run goes first.
                 dependsOn: [...(args.dependsOn ?? []), ...(app.volumes.length > 0 && volumesCommand ? [volumesCommand] : [])],
             });

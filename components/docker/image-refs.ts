@@ -23,9 +23,30 @@ export type ReplicatedImageName = (typeof REPLICATED_IMAGES)[number];
 /** An image reference with an explicit tag and no digest: registry host[:port], path, tag. */
 const REFERENCE = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
+/** A repository (registry host[:port] and path) without tag or digest. */
+const REPOSITORY = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*$/;
+/** `@sha256:<64 hex>`: the registry digest of an image manifest. */
+const DIGEST_SUFFIX = /@sha256:[0-9a-f]{64}$/;
+
+/** An image id as `docker image inspect --format '{{.Id}}'` prints it: what `images.pins` holds. */
+export const IMAGE_PIN_PATTERN = /^sha256:[0-9a-f]{64}$/;
+
 /** True for a reference the air-gap script and the registry path both accept. */
 export function isImageReference(reference: string): boolean {
     return REFERENCE.test(reference);
+}
+
+/**
+ * True for `repo@sha256:<hex>` or `repo:tag@sha256:<hex>`: pinned by registry digest. Only the
+ * registry mode can honour one (the engine pulls exactly that manifest); `docker load` keeps no
+ * registry digest, so air-gap mode refuses it (pin the image id with `images.pins` instead).
+ */
+export function isDigestReference(reference: string): boolean {
+    if (!DIGEST_SUFFIX.test(reference)) {
+        return false;
+    }
+    const named = reference.slice(0, reference.lastIndexOf("@"));
+    return REPOSITORY.test(named) || REFERENCE.test(named);
 }
 
 /** `<registry>/<name>:<channel>-<version>` */

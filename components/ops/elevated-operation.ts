@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseSummaryLine, type Become } from "../shell";
 import {
     DEFAULT_TIMEOUT_SECONDS,
+    elevatedRunStdin,
     operationArgs,
     operationInvocation,
     type OperationName,
@@ -68,8 +69,24 @@ export interface ElevatedOperationArgs {
      * so the run waits for the image.
      */
     readonly helperImage: pulumi.Input<string>;
+    /**
+     * The helper's pinned image id (`replicated:images.pins`, `sha256:<64 hex>`): the host runs
+     * the operation only when the helper reference is that image. Default: not pinned.
+     */
+    readonly helperImageId?: pulumi.Input<string>;
     /** Hard timeout of the container, seconds (1..3600). Default: 300. */
     readonly timeoutSeconds?: number;
+    /**
+     * Directories that volume roots and the snapshot destination must lie strictly below
+     * (`replicated:dataPrefixes`), checked here and again on the host.
+     */
+    readonly dataPrefixes: readonly string[];
+    /**
+     * Generated secrets (the daemon token) that the support bundle redacts by value wherever
+     * they appear. They travel on the command's stdin only, which is then a Pulumi secret; never
+     * on its command line. Default: none.
+     */
+    readonly secretValues?: pulumi.Input<string>[];
     /** Resources that must exist first (directories, images). Default: none. */
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -95,6 +112,7 @@ export class ElevatedOperation extends pulumi.ComponentResource {
         super("replicated:ops:ElevatedOperation", name, {}, opts);
         const timeoutSeconds = args.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
         const op = args.request;
+        const dataPrefixes = [...args.dataPrefixes];
 
         // Check every plain value now, so a bad request fails before anything is registered;
         // owner ids and the image are checked again once they are known.
@@ -102,7 +120,7 @@ export class ElevatedOperation extends pulumi.ComponentResource {
             op.operation === "volumes"
                 ? { ...op, items: op.items.map((item) => ({ ...item, owner: 0, group: 0 })) }
                 : { ...op, ownerUid: 0, ownerGid: 0 },
-            { stack: args.stack, helperImage: "placeholder/replicated-helper:check", timeoutSeconds },
+            { stack: args.stack, helperImage: "placeholder/replicated-helper:check", timeoutSeconds, dataPrefixes },
         );
 
         const resolved: pulumi.Output<OperationRequest> =
@@ -111,11 +129,16 @@ export class ElevatedOperation extends pulumi.ComponentResource {
                       .all(op.items.map((item) => pulumi.all([item.owner, item.group]).apply(([owner, group]) => ({ ...item, owner, group }))))
                       .apply((items) => ({ ...op, roots: [...op.roots], items }))
                 : pulumi.all([op.ownerUid, op.ownerGid]).apply(([ownerUid, ownerGid]) => ({ ...op, ownerUid, ownerGid }));
-        const invocation = pulumi
-            .all([resolved, args.helperImage])
-            .apply(([request, helperImage]) =>
-                operationInvocation(request, { stack: args.stack, helperImage, timeoutSeconds }, args.become),
+        const commandLine = pulumi
+            .all([resolved, args.helperImage, args.helperImageId])
+            .apply(([request, helperImage, helperImageId]) =>
+                operationInvocation(request, { stack: args.stack, helperImage, timeoutSeconds, dataPrefixes, helperImageId }, args.become).command,
             );
+        // The command line never holds a secret; stdin does whenever secret values are passed,
+        // and is then itself a secret (in state, in logs, in the diff).
+        const secretValues = args.secretValues ?? [];
+        const stdinText = pulumi.all(secretValues).apply((secrets) => elevatedRunStdin(op.operation, secrets));
+        const stdin = secretValues.length > 0 ? pulumi.secret(stdinText) : stdinText;
 
         this.operation = op.operation;
         this.request = op.request;
@@ -123,8 +146,8 @@ export class ElevatedOperation extends pulumi.ComponentResource {
             `${name}-run`,
             {
                 connection: args.connection,
-                create: invocation.command,
-                stdin: invocation.stdin,
+                create: commandLine,
+                stdin,
                 // A new request id replaces the command, which runs it once.
                 triggers: [op.operation, op.request],
                 addPreviousOutputInEnv: false,

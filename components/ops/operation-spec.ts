@@ -4,9 +4,13 @@
  * An operation runs on the host as `elevated-run` (components/scripts/elevated-run.sh), which
  * starts one short-lived root helper container and feeds it the operation's own static script
  * (components/scripts/ops/<operation>.sh) on stdin. Both scripts travel in the invocation's
- * stdin: elevated-run's text, then the line `run_elevated "$@" <<'DELIMITER'`, the operation
- * script, and the delimiter line. Every value reaches them as a validated, quoted positional
- * argument; none is pasted into script text.
+ * stdin: elevated-run's text, then the line
+ * `run_elevated "$@" 3<<'SECRETS_DELIMITER' <<'SCRIPT_DELIMITER'`, the generated secret values
+ * (one per line, possibly none), their delimiter line, the operation script, and its delimiter
+ * line. Every other value reaches them as a validated, quoted positional argument; none is
+ * pasted into script text. The secrets are on stdin because a command line is logged, stored in
+ * state and visible in the host's process list; the stdin of an invocation that carries them is
+ * a Pulumi secret.
  *
  * Nothing here talks to Pulumi or to a host (tested in test/unit/elevated-operations.test.ts).
  */
@@ -103,6 +107,15 @@ export const STATE_DIR = "/var/lib/replicated";
 export const DEFAULT_TIMEOUT_SECONDS = 300;
 /** The here-document delimiter between elevated-run and the operation script. */
 export const OPERATION_SCRIPT_DELIMITER = "REPLICATED_OPERATION_SCRIPT";
+/** The here-document delimiter (fd 3) after the generated secret values. */
+export const SECRET_VALUES_DELIMITER = "REPLICATED_SECRET_VALUES";
+/**
+ * Where volume roots and snapshot destinations may lie (strictly below one of them) unless
+ * `replicated:dataPrefixes` says otherwise.
+ */
+export const DEFAULT_DATA_PREFIXES: readonly string[] = Object.freeze(["/srv", "/data"]);
+/** An image id as `docker image inspect --format '{{.Id}}'` prints it: what a pin holds. */
+export const IMAGE_ID_PATTERN = /^sha256:[0-9a-f]{64}$/;
 
 /** Stack names as they reach a host (Pulumi stack names are a subset). */
 const STACK_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
@@ -146,6 +159,16 @@ export interface RunSettings {
     readonly helperImage: string;
     /** Hard timeout in seconds after which the container is killed and removed. */
     readonly timeoutSeconds: number;
+    /**
+     * Directories volume roots and snapshot destinations must lie strictly below
+     * (`replicated:dataPrefixes`). Default: {@link DEFAULT_DATA_PREFIXES}.
+     */
+    readonly dataPrefixes?: readonly string[];
+    /**
+     * The helper's pinned image id (`replicated:images.pins`, `sha256:<64 hex>`): the host
+     * refuses to run another image under the helper's reference. Default: not pinned.
+     */
+    readonly helperImageId?: string;
 }
 
 export { isProtectedHostPath };
@@ -177,6 +200,28 @@ function checkPath(value: string, what: string): string {
     return value;
 }
 
+/** The data prefixes, each checked: clean, absolute, not `/` and not a system or Replicated path. */
+export function checkDataPrefixes(prefixes: readonly string[]): string[] {
+    if (prefixes.length === 0) {
+        throw new OperationSpecError(
+            'replicated:dataPrefixes is empty: no volume root or snapshot destination could be allowed. Fix: list at least one directory, e.g. ["/srv", "/data"]',
+        );
+    }
+    return prefixes.map((prefix) => checkPath(prefix, "replicated:dataPrefixes entry"));
+}
+
+/** A path (volume root, snapshot destination) that must lie strictly below a data prefix. */
+function checkBelowPrefix(value: string, what: string, prefixes: readonly string[]): string {
+    checkPath(value, what);
+    if (!prefixes.some((prefix) => isPathWithin(value, prefix) && value !== prefix)) {
+        throw new OperationSpecError(
+            `${what} ${value} is not below a data prefix (replicated:dataPrefixes = ${JSON.stringify(prefixes)}). ` +
+                "Fix: move it below one of them, or add its parent to replicated:dataPrefixes",
+        );
+    }
+    return value;
+}
+
 /**
  * The positional arguments of elevated-run for one request, every value validated:
  * `OPERATION REQUEST STACK IMAGE TIMEOUT` then the operation's own arguments. Throws
@@ -198,14 +243,28 @@ export function operationArgs(request: OperationRequest, settings: RunSettings):
     if (!Number.isInteger(settings.timeoutSeconds) || settings.timeoutSeconds < 1 || settings.timeoutSeconds > 3600) {
         throw new OperationSpecError(`timeout must be a whole number of seconds from 1 to 3600, got ${String(settings.timeoutSeconds)}`);
     }
-    const common = [request.operation, request.request, settings.stack, settings.helperImage, String(settings.timeoutSeconds)];
+    if (settings.helperImageId !== undefined && !IMAGE_ID_PATTERN.test(settings.helperImageId)) {
+        throw new OperationSpecError(
+            `helper image pin ${JSON.stringify(settings.helperImageId)} must be an image id sha256:<64 hex> (replicated:images.pins)`,
+        );
+    }
+    const prefixes = checkDataPrefixes(settings.dataPrefixes ?? DEFAULT_DATA_PREFIXES);
+    const common = [
+        request.operation,
+        request.request,
+        settings.stack,
+        settings.helperImage,
+        String(settings.timeoutSeconds),
+        settings.helperImageId ?? "-",
+        prefixes.join(":"),
+    ];
     switch (request.operation) {
         case "support-bundle":
             return [...common, checkId(request.ownerUid, "support bundle owner uid"), checkId(request.ownerGid, "support bundle owner gid")];
         case "snapshot":
             return [
                 ...common,
-                checkPath(request.destination, "snapshot destination"),
+                checkBelowPrefix(request.destination, "snapshot destination", prefixes),
                 checkId(request.ownerUid, "snapshot owner uid"),
                 checkId(request.ownerGid, "snapshot owner gid"),
             ];
@@ -214,6 +273,9 @@ export function operationArgs(request: OperationRequest, settings: RunSettings):
                 throw new OperationSpecError("volumes: at least one volume is required");
             }
             const roots = [...new Set(request.roots.map((root) => checkPath(root, "volume root")))];
+            for (const root of roots) {
+                checkBelowPrefix(root, "volume root", prefixes);
+            }
             const used = roots.filter((root) => request.items.some((item) => isPathWithin(item.path, root) && item.path !== root));
             const itemArgs = request.items.flatMap((item, index) => {
                 checkPath(item.path, `volume ${index} path`);
@@ -235,36 +297,88 @@ export function operationArgs(request: OperationRequest, settings: RunSettings):
 
 const opScriptCache = new Map<OperationName, string>();
 
-/** The static script that runs inside the helper container (components/scripts/ops/<name>.sh). */
+/**
+ * The static script that runs inside the helper container (components/scripts/ops/<name>.sh),
+ * with every `# replicated-include: <lib>` line replaced by components/scripts/lib/<lib>.sh, as
+ * loadScript does for host scripts (the container, too, gets one self-contained script).
+ */
 export function operationScript(operation: OperationName): string {
     let text = opScriptCache.get(operation);
     if (text === undefined) {
-        text = fs.readFileSync(path.join(SCRIPTS_DIR, "ops", `${operation}.sh`), "utf8");
+        text = fs
+            .readFileSync(path.join(SCRIPTS_DIR, "ops", `${operation}.sh`), "utf8")
+            .replace(/^# replicated-include: ([a-z][a-z0-9-]*)$/gm, (_line, library: string) =>
+                fs.readFileSync(path.join(SCRIPTS_DIR, "lib", `${library}.sh`), "utf8").replace(/^#!.*\n/, "").trimEnd(),
+            );
         opScriptCache.set(operation, text);
     }
     return text;
 }
 
 /**
- * elevated-run's text followed by `run_elevated "$@"` with the operation script as a quoted
- * here-document (no expansion: the script reaches the container byte for byte).
+ * Check the generated secret values before they go on stdin: each a non-empty single line that
+ * is neither delimiter. Messages never quote a value.
  */
-export function elevatedRunStdin(operation: OperationName): string {
-    const runner = loadScript("elevated-run");
-    const script = operationScript(operation);
-    if (script.split("\n").includes(OPERATION_SCRIPT_DELIMITER)) {
-        throw new OperationSpecError(`components/scripts/ops/${operation}.sh contains the line ${OPERATION_SCRIPT_DELIMITER}`);
-    }
-    const body = script.endsWith("\n") ? script : `${script}\n`;
-    const separator = runner.endsWith("\n") ? "" : "\n";
-    return `${runner}${separator}run_elevated "$@" <<'${OPERATION_SCRIPT_DELIMITER}'\n${body}${OPERATION_SCRIPT_DELIMITER}\n`;
+export function checkSecretValues(values: readonly string[]): string[] {
+    return values.map((value, index) => {
+        if (typeof value !== "string" || value.length === 0) {
+            throw new OperationSpecError(`secret value ${index} is empty`);
+        }
+        if (/[\n\r\0]/.test(value)) {
+            throw new OperationSpecError(`secret value ${index} contains a line break or NUL byte; it cannot be passed on one line`);
+        }
+        if (value === SECRET_VALUES_DELIMITER || value === OPERATION_SCRIPT_DELIMITER) {
+            throw new OperationSpecError(`secret value ${index} equals a here-document delimiter`);
+        }
+        return value;
+    });
 }
 
-/** The remote invocation (command line + stdin) that runs one request as root on a host. */
-export function operationInvocation(request: OperationRequest, settings: RunSettings, become: Become): RemoteInvocation {
+/**
+ * elevated-run's text followed by `run_elevated "$@"` with two quoted here-documents (no
+ * expansion): on fd 3 the secret values, one per line, then on stdin the operation script,
+ * byte for byte.
+ */
+export function elevatedRunStdin(operation: OperationName, secretValues: readonly string[] = []): string {
+    const runner = loadScript("elevated-run");
+    const script = operationScript(operation);
+    for (const delimiter of [OPERATION_SCRIPT_DELIMITER, SECRET_VALUES_DELIMITER]) {
+        if (script.split("\n").includes(delimiter)) {
+            throw new OperationSpecError(`components/scripts/ops/${operation}.sh contains the line ${delimiter}`);
+        }
+    }
+    const secrets = checkSecretValues(secretValues).map((value) => `${value}\n`).join("");
+    const body = script.endsWith("\n") ? script : `${script}\n`;
+    const separator = runner.endsWith("\n") ? "" : "\n";
+    return (
+        `${runner}${separator}run_elevated "$@" 3<<'${SECRET_VALUES_DELIMITER}' <<'${OPERATION_SCRIPT_DELIMITER}'\n` +
+        `${secrets}${SECRET_VALUES_DELIMITER}\n${body}${OPERATION_SCRIPT_DELIMITER}\n`
+    );
+}
+
+/**
+ * The remote invocation (command line + stdin) that runs one request as root on a host. The
+ * secret values go into stdin only; the caller keeps that stdin a secret.
+ */
+export function operationInvocation(
+    request: OperationRequest,
+    settings: RunSettings,
+    become: Become,
+    secretValues: readonly string[] = [],
+): RemoteInvocation {
     const args = operationArgs(request, settings);
     const invocation = remoteInvocation("", args, become);
-    return { command: invocation.command, stdin: elevatedRunStdin(request.operation) };
+    return { command: invocation.command, stdin: elevatedRunStdin(request.operation, secretValues) };
+}
+
+/** The part of the stack config that holds `replicated:dataPrefixes` (optional where a caller has none). */
+export interface DataPrefixesConfig {
+    readonly dataPrefixes?: readonly string[];
+}
+
+/** `replicated:dataPrefixes`, else {@link DEFAULT_DATA_PREFIXES}. */
+export function dataPrefixesOf(config: Pick<ReplicatedConfig, "volumeRoots"> & DataPrefixesConfig): readonly string[] {
+    return config.dataPrefixes ?? DEFAULT_DATA_PREFIXES;
 }
 
 /** `images.helper`, else `<registry>/replicated-helper:<channel>-<version>`. */
@@ -299,20 +413,24 @@ export type PlannedOperation =
  * (Replicated's state lives there). Root and path rules are checked here so a bad request fails
  * before anything is registered.
  */
-export function plannedOperations(config: Pick<ReplicatedConfig, "operations" | "volumeRoots">, host: Pick<HostConfig, "role">): PlannedOperation[] {
+export function plannedOperations(
+    config: Pick<ReplicatedConfig, "operations" | "volumeRoots"> & DataPrefixesConfig,
+    host: Pick<HostConfig, "role">,
+): PlannedOperation[] {
     const ops = config.operations;
+    const prefixes = dataPrefixesOf(config);
     const planned: PlannedOperation[] = [];
     if (ops.supportBundle !== undefined) {
         planned.push({ operation: "support-bundle", request: ops.supportBundle.request });
     }
     if (ops.volumes !== undefined) {
         for (const root of config.volumeRoots) {
-            checkPath(root, "replicated:volumeRoots entry");
+            checkBelowPrefix(root, "replicated:volumeRoots entry", checkDataPrefixes(prefixes));
         }
         planned.push({ operation: "volumes", request: ops.volumes.request, roots: [...config.volumeRoots], items: ops.volumes.items });
     }
     if (ops.snapshot !== undefined && host.role === "primary") {
-        checkPath(ops.snapshot.destination, "replicated:operations.snapshot.destination");
+        checkBelowPrefix(ops.snapshot.destination, "replicated:operations.snapshot.destination", checkDataPrefixes(prefixes));
         planned.push({
             operation: "snapshot",
             request: ops.snapshot.request,

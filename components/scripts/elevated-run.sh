@@ -5,17 +5,27 @@
 # snapshot) in a short-lived helper container, as root, and guarantees:
 #   - the container runs as 0:0 with --cap-drop ALL plus only the capabilities its operation
 #     needs, no-new-privileges, no network, memory/pids/cpu limits, a read-only root file system,
-#     and only the mounts that operation needs (read-only where it only reads);
+#     and only the mounts that operation needs (read-only where it only reads); it runs the
+#     helper by image id (never pulled; a pinned id is checked first);
+#   - every path it creates, re-owns or mounts lies below directories only root can change
+#     (checked level by level, created one level at a time, checked again before each change);
+#     volume roots and snapshot destinations lie strictly below one of DATA_PREFIXES and never
+#     in a system or Replicated tree;
 #   - it is killed and removed after TIMEOUT_SECONDS; no container outlives this script, whether
 #     the operation succeeds, fails or times out;
 #   - every run (also a refused, failed, timed-out or already-done one) appends one JSON line to
 #     /var/log/replicated/elevated.log (root:root 0640, directory root:root 0750);
 #   - a request id that already succeeded is never run again: its recorded summary is printed
-#     with "changed":0 and "alreadyDone":true (records in /var/lib/replicated-elevated, root 0700).
+#     with "changed":0 and "alreadyDone":true (records in /var/lib/replicated-elevated, root 0700);
+#   - the generated secret values (fd 3, one per line) reach only the support bundle's container,
+#     on its stdin, never a command line or a file on the host.
 #
 # Usage, as root (the operation's own script arrives on stdin: operation-spec.ts appends
-# `run_elevated "$@"` with the static script of components/scripts/ops/ as a quoted here-document):
-#   run_elevated OPERATION REQUEST STACK IMAGE TIMEOUT_SECONDS [OPERATION ARGS...]
+# `run_elevated "$@" 3<<'...' <<'...'` with the secret values and the static script of
+# components/scripts/ops/ as quoted here-documents):
+#   run_elevated OPERATION REQUEST STACK IMAGE TIMEOUT_SECONDS IMAGE_ID DATA_PREFIXES [ARGS...]
+#     IMAGE_ID       the helper's pinned image id (sha256:<64 hex>), or - when not pinned
+#     DATA_PREFIXES  colon-separated directories (replicated:dataPrefixes), e.g. /srv:/data
 #     support-bundle OWNER_UID OWNER_GID
 #     volumes        ROOT_COUNT ROOT... [PATH UID GID MODE]...
 #     snapshot       DESTINATION OWNER_UID OWNER_GID
@@ -28,6 +38,8 @@ readonly AUDIT_LOG=/var/log/replicated/elevated.log
 readonly DONE_DIR=/var/lib/replicated-elevated
 readonly STATE_DIR=/var/lib/replicated
 readonly RUN_LABEL=replicated.elevated.run
+readonly SECRET_VALUES_DELIMITER=REPLICATED_SECRET_VALUES
+readonly REPLICATED_CONTAINERS="replicated replicated-ui replicated-operator replicated-statsd replicated-premkit"
 
 # Filled in as the run proceeds; the EXIT trap reads them.
 operation=unknown
@@ -41,6 +53,8 @@ run_id=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 run_dir=
 result=failed
 paused_file=
+# Set while a container of this run may exist that `docker run --rm` did not remove itself.
+container_may_remain=no
 
 say() { printf 'replicated elevated-run: %s\n' "$*" >&2; }
 refuse() {
@@ -52,6 +66,8 @@ fail() {
 	say "$*"
 	exit 1
 }
+
+# replicated-include: trusted-paths
 
 # --- validation: the same rules as components/ops/operation-spec.ts, checked again here ---
 
@@ -74,6 +90,17 @@ is_image_reference() {
 	"" | [!a-z0-9]* | *[!A-Za-z0-9._:/@-]*) return 1 ;;
 	esac
 	[ "${#1}" -le 255 ]
+}
+
+is_image_id() {
+	case $1 in
+	sha256:*) ;;
+	*) return 1 ;;
+	esac
+	case ${1#sha256:} in
+	*[!0-9a-f]*) return 1 ;;
+	esac
+	[ "${#1}" -eq 71 ]
 }
 
 is_id() {
@@ -110,7 +137,7 @@ is_clean_path() {
 }
 
 # Trees an operation may never write to or mount, whatever the configuration says: the system,
-# Docker's and Replicated's own state, shared scratch space.
+# Docker's and Replicated's own state, shared scratch space. A second line behind DATA_PREFIXES.
 is_protected_path() {
 	case $1 in
 	/ | /var | /var/lib | /home | \
@@ -126,6 +153,32 @@ is_protected_path() {
 	return 1
 }
 
+# DATA_PREFIXES: each a clean absolute path that is neither "/" nor a protected path.
+parse_data_prefixes() {
+	[ -n "$1" ] || refuse "no data prefixes given (replicated:dataPrefixes is empty). Fix: list the directories that may hold volume roots and snapshots, e.g. [\"/srv\", \"/data\"]"
+	data_prefixes=
+	old_ifs=$IFS
+	IFS=:
+	set -f
+	# shellcheck disable=SC2086 # split on ":" on purpose; globbing is off
+	set -- $1
+	set +f
+	IFS=$old_ifs
+	for prefix in "$@"; do
+		is_clean_path "$prefix" || refuse "data prefix $(json_string "$prefix") is not a clean absolute path (replicated:dataPrefixes). Fix: use paths like /srv or /data"
+		! is_protected_path "$prefix" || refuse "data prefix $prefix is a system or Replicated path (replicated:dataPrefixes). Fix: use a dedicated directory such as /srv or /data"
+		data_prefixes="$data_prefixes $prefix"
+	done
+}
+
+# PATH lies strictly below one of the data prefixes.
+is_below_data_prefix() {
+	for prefix in $data_prefixes; do
+		case $1 in "$prefix"/*) return 0 ;; esac
+	done
+	return 1
+}
+
 # A directory whose path has no symlink in it (realpath is the path itself).
 is_real_directory() {
 	[ -d "$1" ] && [ ! -L "$1" ] && [ "$(realpath -- "$1")" = "$1" ]
@@ -138,20 +191,20 @@ json_string() {
 # --- audit, cleanup ---
 
 ensure_audit_log() {
-	if [ -L "$AUDIT_DIR" ] || { [ -e "$AUDIT_DIR" ] && [ ! -d "$AUDIT_DIR" ]; }; then
-		say "$AUDIT_DIR exists and is not a directory: cannot write the audit line"
+	ensure_root_dir "$AUDIT_DIR" 0750 || {
+		say "cannot write the audit line: $(trusted_problem)"
 		return 1
-	fi
-	mkdir -p -- "$AUDIT_DIR"
-	chown root:root -- "$AUDIT_DIR"
-	chmod 0750 -- "$AUDIT_DIR"
+	}
 	if [ -L "$AUDIT_LOG" ] || { [ -e "$AUDIT_LOG" ] && [ ! -f "$AUDIT_LOG" ]; }; then
-		say "$AUDIT_LOG exists and is not a regular file: cannot write the audit line"
+		say "$AUDIT_LOG exists and is not a regular file: cannot write the audit line. Fix: move it away"
 		return 1
 	fi
-	(umask 027 && : >>"$AUDIT_LOG")
-	chown root:root -- "$AUDIT_LOG"
-	chmod 0640 -- "$AUDIT_LOG"
+	if [ ! -e "$AUDIT_LOG" ]; then
+		(umask 077 && : >>"$AUDIT_LOG")
+	fi
+	audit_have=$(stat -c '%u:%g %a' -- "$AUDIT_LOG")
+	if [ "${audit_have% *}" != 0:0 ]; then chown -h root:root -- "$AUDIT_LOG"; fi
+	if [ "${audit_have#* }" != 640 ]; then chmod 0640 -- "$AUDIT_LOG"; fi
 }
 
 write_audit() {
@@ -203,7 +256,7 @@ on_exit() {
 	trap - EXIT HUP INT TERM
 	set +e
 	resume_paused
-	if ! remove_container && [ "$status" -eq 0 ]; then
+	if [ "$container_may_remain" = yes ] && ! remove_container && [ "$status" -eq 0 ]; then
 		status=1
 		result=failed
 	fi
@@ -215,6 +268,20 @@ on_exit() {
 
 # --- per-operation preparation (host side) ---
 
+# The engine and the helper image, with as few docker calls as possible: one image inspect
+# answers both on success; only a failure asks `docker info` which of the two it was.
+resolve_helper_image() {
+	command -v docker >/dev/null 2>&1 || fail "docker is not installed on this host"
+	if ! image_id=$(docker image inspect --format '{{.Id}}' -- "$image" 2>/dev/null); then
+		timeout 30 docker info >/dev/null 2>&1 ||
+			fail "the Docker engine does not answer (docker info failed): start it, then run pulumi up again"
+		fail "helper image $image is not on this host: it is pulled or loaded by the images step; run pulumi up again once that succeeded"
+	fi
+	if [ "$expected_image_id" != - ] && [ "$image_id" != "$expected_image_id" ]; then
+		fail "helper image $image on this host is $image_id, but its pin (replicated:images.pins, replicated-helper) is $expected_image_id. Fix: let pulumi up pull or load the pinned image again, or correct the pin"
+	fi
+}
+
 # Material only the host can produce: docker info/ps, the replicated containers' logs, and the
 # journal of the replicated units (journalctl reads the host's own journal format). It lands in
 # a root-only directory that the container mounts read-only and redacts with everything else.
@@ -223,11 +290,14 @@ collect_host_material() {
 	mkdir -m 0700 -- "$out" "$out/docker-logs"
 	timeout 60 docker info >"$out/docker-info.txt" 2>&1 || echo "docker info failed (exit $?)" >>"$out/docker-info.txt"
 	timeout 60 docker ps -a --no-trunc >"$out/docker-ps.txt" 2>&1 || echo "docker ps failed (exit $?)" >>"$out/docker-ps.txt"
-	for name in replicated replicated-ui replicated-operator replicated-statsd replicated-premkit; do
-		if docker container inspect -- "$name" >/dev/null 2>&1; then
-			timeout 60 docker logs --timestamps --tail 20000 -- "$name" >"$out/docker-logs/$name.log" 2>&1 ||
-				echo "docker logs $name failed (exit $?)" >>"$out/docker-logs/$name.log"
-		fi
+	# One inspect for all five: it prints the names of those that exist.
+	# shellcheck disable=SC2086 # fixed list of plain names
+	existing=$(timeout 60 docker container inspect --format '{{.Name}}' -- $REPLICATED_CONTAINERS 2>/dev/null || true)
+	for name in $existing; do
+		name=${name#/}
+		case " $REPLICATED_CONTAINERS " in *" $name "*) ;; *) continue ;; esac
+		timeout 60 docker logs --timestamps --tail 20000 -- "$name" >"$out/docker-logs/$name.log" 2>&1 ||
+			echo "docker logs $name failed (exit $?)" >>"$out/docker-logs/$name.log"
 	done
 	if command -v journalctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
 		timeout 120 journalctl --no-pager --output=short-iso --unit='replicated*' >"$out/journal.txt" 2>&1 ||
@@ -253,12 +323,15 @@ env_file_mounts() {
 }
 
 # Pause every running container that mounts Replicated's state, so the copy is one point in
-# time; resume_paused (EXIT trap) unpauses them whatever happens.
+# time; resume_paused (EXIT trap) unpauses them whatever happens. One inspect for all of them.
 pause_state_writers() {
 	paused_file=$run_dir/paused
 	: >"$paused_file"
-	for id in $(docker ps -q --filter status=running); do
-		sources=$(docker container inspect --format '{{range .Mounts}}{{.Source}} {{end}}' -- "$id" 2>/dev/null || true)
+	running=$(docker ps -q --filter status=running)
+	[ -n "$running" ] || return 0
+	# shellcheck disable=SC2086 # container ids: hex words
+	docker container inspect --format '{{.Id}}{{range .Mounts}} {{.Source}}{{end}}' -- $running 2>/dev/null >"$run_dir/mounts" || true
+	while read -r id sources; do
 		for source in $sources; do
 			case $source in
 			"$STATE_DIR" | "$STATE_DIR"/*)
@@ -269,7 +342,16 @@ pause_state_writers() {
 				;;
 			esac
 		done
-	done
+	done <"$run_dir/mounts"
+}
+
+# The container's stdin for the support bundle: the secret values as a quoted here-document
+# that lands in the container's own tmpfs, then the operation script (this function's stdin).
+support_bundle_stdin() {
+	printf "(umask 077 && cat >/tmp/passed-secret-values) <<'%s'\n" "$SECRET_VALUES_DELIMITER"
+	if [ -n "$secret_values" ]; then printf '%s\n' "$secret_values"; fi
+	printf '%s\n' "$SECRET_VALUES_DELIMITER"
+	cat
 }
 
 # --- main ---
@@ -281,7 +363,16 @@ run_elevated() {
 	trap 'exit 143' TERM
 
 	[ "$(id -u)" -eq 0 ] || fail "must run as root (use become: sudo for a non-root SSH user)"
-	[ "$#" -ge 5 ] || refuse "usage: OPERATION REQUEST STACK IMAGE TIMEOUT_SECONDS [ARGS...], got $# arguments"
+	# Every run is audited: a run that could not be is not started.
+	ensure_audit_log || fail "refusing to run without the audit log $AUDIT_LOG"
+	# The generated secrets, one per line, from the here-document on fd 3 (none when it is closed).
+	secret_values=$(cat 2>/dev/null <&3) || secret_values=
+	nl='
+'
+	case "$nl$secret_values$nl" in
+	*"$nl$SECRET_VALUES_DELIMITER$nl"*) refuse "a secret value equals the here-document delimiter; refusing to pass it on" ;;
+	esac
+	[ "$#" -ge 7 ] || refuse "usage: OPERATION REQUEST STACK IMAGE TIMEOUT_SECONDS IMAGE_ID DATA_PREFIXES [ARGS...], got $# arguments"
 	case $1 in
 	support-bundle | volumes | snapshot) operation=$1 ;;
 	*) refuse "unknown operation $(json_string "$1"): use support-bundle, volumes or snapshot" ;;
@@ -294,18 +385,25 @@ run_elevated() {
 	image=$4
 	is_seconds "$5" || refuse "invalid timeout $(json_string "$5"): seconds between 1 and 3600"
 	timeout_seconds=$5
-	shift 5
+	if [ "$6" != - ] && ! is_image_id "$6"; then
+		refuse "invalid helper image id $(json_string "$6"): sha256:<64 hex> (replicated:images.pins), or - when not pinned"
+	fi
+	expected_image_id=$6
+	parse_data_prefixes "$7"
+	shift 7
 
 	done_record=$DONE_DIR/$operation/$request.json
-	if [ -f "$done_record" ]; then
+	if [ -f "$done_record" ] && [ ! -L "$done_record" ]; then
 		result=already-done
 		say "$operation request $request already ran on $(date -u -r "$done_record" +%Y-%m-%dT%H:%M:%SZ); nothing to do (use a new request id to run it again)"
 		sed 's/"changed":[0-9][0-9]*/"changed":0,"alreadyDone":true/' "$done_record"
 		return 0
 	fi
 
-	# Operation arguments and what the container needs for them. Paths in mounts are
-	# validated ([A-Za-z0-9._/-] only), so the option words below split safely.
+	# Every argument is checked, and every directory on the way to a path this run creates or
+	# mounts, before anything on the host changes. Paths in mounts are validated
+	# ([A-Za-z0-9._/-] only), so the option words below split safely.
+	trusted_parents "$STATE_DIR" || fail "$STATE_DIR: $(trusted_problem)"
 	mounts=
 	case $operation in
 	support-bundle)
@@ -337,14 +435,13 @@ run_elevated() {
 			if [ "$index" -le $((root_count + 1)) ]; then
 				is_clean_path "$arg" || refuse "volumes: root $(json_string "$arg") is not a clean absolute path (no '.', '..', '//' or unusual characters)"
 				! is_protected_path "$arg" || refuse "volumes: root $arg is a system or Replicated path and can never be a volume root"
-				if [ ! -e "$arg" ]; then
-					mkdir -p -- "$arg"
-					chmod 0755 -- "$arg"
+				is_below_data_prefix "$arg" || refuse "volumes: root $arg is not below a data prefix (${data_prefixes# }). Fix: move it below one, or add its parent to replicated:dataPrefixes"
+				trusted_parents "$arg" || refuse "volumes: root $arg: $(trusted_problem)"
+				if [ -L "$arg" ] || { [ -e "$arg" ] && ! is_real_directory "$arg"; }; then
+					refuse "volumes: root $arg is not a directory, or its path goes through a symlink (it resolves to $(realpath -- "$arg" 2>/dev/null || echo '?')); configure the real path"
 				fi
-				is_real_directory "$arg" || refuse "volumes: root $arg is not a directory, or its path goes through a symlink (it resolves to $(realpath -- "$arg" 2>/dev/null || echo '?')); configure the real path"
 				case " $roots " in *" $arg "*) continue ;; esac
 				roots="$roots $arg"
-				mounts="$mounts --mount type=bind,source=$arg,target=$arg"
 				continue
 			fi
 			case $(((index - root_count - 2) % 4)) in
@@ -370,18 +467,16 @@ run_elevated() {
 		[ "$#" -eq 3 ] || refuse "snapshot takes DESTINATION OWNER_UID OWNER_GID, got $# arguments"
 		is_clean_path "$1" || refuse "snapshot: destination $(json_string "$1") is not a clean absolute path"
 		! is_protected_path "$1" || refuse "snapshot: destination $1 is a system or Replicated path"
+		is_below_data_prefix "$1" || refuse "snapshot: destination $1 is not below a data prefix (${data_prefixes# }). Fix: choose one below them, or add its parent to replicated:dataPrefixes"
 		is_owner "$2" "$3" || refuse "snapshot: owner must be numeric uid and gid, got $(json_string "$2:$3")"
 		is_real_directory "$STATE_DIR" || fail "$STATE_DIR is missing or not a plain directory: nothing to snapshot"
-		if [ ! -e "$1" ]; then
-			mkdir -p -- "$1"
-			chmod 0750 -- "$1"
-			chown -- "$2:$3" "$1"
+		trusted_parents "$1" || refuse "snapshot: destination $1: $(trusted_problem)"
+		if [ -L "$1" ] || { [ -e "$1" ] && ! is_real_directory "$1"; }; then
+			refuse "snapshot: destination $1 is not a directory, or its path goes through a symlink; configure the real path"
 		fi
-		is_real_directory "$1" || refuse "snapshot: destination $1 is not a directory, or its path goes through a symlink; configure the real path"
 		if [ -e "$1/$request" ] || [ -L "$1/$request" ]; then
 			refuse "snapshot: $1/$request already exists; choose a new request id"
 		fi
-		mounts="--mount type=bind,source=$STATE_DIR,target=/source,readonly --mount type=bind,source=$1,target=$1"
 		# DAC_OVERRIDE: read the whole state tree (0600/0700 files of the service user) and write
 		# into a destination another user owns. CHOWN + FOWNER: copy with modes and times kept,
 		# then give the copy to the requested owner.
@@ -391,15 +486,10 @@ run_elevated() {
 		;;
 	esac
 
-	command -v docker >/dev/null 2>&1 || fail "docker is not installed on this host"
-	timeout 30 docker info >/dev/null 2>&1 || fail "the Docker engine does not answer (docker info failed): start it, then run pulumi up again"
-	docker image inspect -- "$image" >/dev/null 2>&1 ||
-		fail "helper image $image is not on this host: it is pulled or loaded by the images step; run pulumi up again once that succeeded"
-	if docker container inspect -- "$(container_name)" >/dev/null 2>&1; then
-		fail "container $(container_name) already exists: another run of this request is in progress, or a crashed run left it (then remove it: docker rm -f $(container_name))"
-	fi
-
+	resolve_helper_image
 	run_dir=$(mktemp -d "${TMPDIR:-/tmp}/replicated-op.XXXXXXXX")
+
+	# Host changes start here, each below directories checked above and checked again.
 	case $operation in
 	support-bundle)
 		collect_host_material "$run_dir/host"
@@ -408,8 +498,24 @@ run_elevated() {
 		mounts="$mounts --mount type=bind,source=$STATE_DIR,target=/state$(env_file_mounts)"
 		set -- "$request" "$1" "$2"
 		;;
-	volumes) set -- "$request" "$@" ;;
+	volumes)
+		for root in $roots; do
+			if [ ! -e "$root" ]; then
+				ensure_root_dir "$root" 0755 || fail "volumes: root $root: $(trusted_problem)"
+			fi
+			is_real_directory "$root" || fail "volumes: root $root is not a real directory"
+			mounts="$mounts --mount type=bind,source=$root,target=$root"
+		done
+		set -- "$request" "$@"
+		;;
 	snapshot)
+		if [ ! -e "$1" ]; then
+			ensure_dir_level "$1" 0750 || fail "snapshot: destination $1: $(trusted_problem)"
+			# Its parent is trusted, so the directory just made is still the one chown -h changes.
+			chown -h -- "$2:$3" "$1"
+		fi
+		is_real_directory "$1" || fail "snapshot: destination $1 is not a real directory"
+		mounts="--mount type=bind,source=$STATE_DIR,target=/source,readonly --mount type=bind,source=$1,target=$1"
 		set -- "$request" "$@"
 		pause_state_writers
 		;;
@@ -424,26 +530,34 @@ run_elevated() {
 		--user 0:0 --cap-drop ALL $cap_options --security-opt no-new-privileges \
 		--network none --memory "$memory" --memory-swap "$memory" --cpu-shares 512 --pids-limit 256 \
 		--read-only --tmpfs "/tmp:rw,nosuid,nodev,size=$tmpfs_size" --log-driver none \
-		$mounts --entrypoint /bin/sh "$image" -s -- "$@"
+		$mounts --entrypoint /bin/sh "$image_id" -s -- "$@"
 	set +f
 
-	# Never pull (the image was checked above); engines before 20.10 lack the flag and do not
-	# pull a present image either.
-	pull_option=
-	if docker run --help 2>/dev/null | grep -q -e '--pull'; then pull_option="--pull=never"; fi
+	# By image id: nothing to pull, and the image checked above is the one that runs.
 	# --sig-proxy=false lets `timeout` end the client; the EXIT trap then removes the container
 	# itself (killing a docker client never stops its container).
+	container_may_remain=yes
 	set +e
-	# shellcheck disable=SC2086 # pull_option is empty or one word
-	timeout -k 10 "$timeout_seconds" docker run -i --rm $pull_option --sig-proxy=false "$@" >"$run_dir/stdout"
+	if [ "$operation" = support-bundle ]; then
+		support_bundle_stdin | timeout -k 10 "$timeout_seconds" docker run -i --rm --sig-proxy=false "$@" >"$run_dir/stdout" 2>"$run_dir/stderr"
+	else
+		timeout -k 10 "$timeout_seconds" docker run -i --rm --sig-proxy=false "$@" >"$run_dir/stdout" 2>"$run_dir/stderr"
+	fi
 	status=$?
 	set -e
+	cat -- "$run_dir/stderr" >&2
 	elapsed=$(($(date +%s) - started_at))
 	if [ "$status" -eq 124 ] || { [ "$status" -eq 137 ] && [ "$elapsed" -ge "$timeout_seconds" ]; }; then
 		result=timeout
 		remove_container || true
+		container_may_remain=no
 		say "$operation request $request timed out after $timeout_seconds s; its container $(container_name) was killed and removed"
 		exit 124
+	fi
+	# Below 125 the status is the container's own: it ran and exited, and --rm removed it.
+	if [ "$status" -lt 125 ]; then container_may_remain=no; fi
+	if [ "$status" -eq 125 ] && grep -q 'is already in use' -- "$run_dir/stderr"; then
+		fail "container $(container_name) already exists: another run of this request is in progress, or a crashed run left it (then remove it: docker rm -f $(container_name))"
 	fi
 	if [ "$status" -ne 0 ]; then
 		say "$operation request $request failed (exit $status); its container was removed. Fix the cause above, then run pulumi up again"
@@ -454,8 +568,8 @@ run_elevated() {
 	'{"operation":"'"$operation"'"'*'}') ;;
 	*) fail "$operation request $request printed no JSON summary (last line: $(json_string "$summary"))" ;;
 	esac
-	mkdir -p -- "$DONE_DIR/$operation"
-	chmod 0700 -- "$DONE_DIR" "$DONE_DIR/$operation"
+	ensure_root_dir "$DONE_DIR" 0700 || fail "cannot record the request as done: $(trusted_problem)"
+	ensure_root_dir "$DONE_DIR/$operation" 0700 || fail "cannot record the request as done: $(trusted_problem)"
 	printf '%s\n' "$summary" >"$done_record.partial"
 	mv -f -- "$done_record.partial" "$done_record"
 	result=ok
@@ -463,4 +577,5 @@ run_elevated() {
 }
 
 # The call follows, appended by components/ops/operation-spec.ts:
-#   run_elevated "$@" <<'...'   (the operation script from components/scripts/ops/)
+#   run_elevated "$@" 3<<'...' <<'...'   (the secret values, then the operation script from
+#   components/scripts/ops/)

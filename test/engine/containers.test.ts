@@ -21,7 +21,8 @@ import { parseAccountSummary } from "../../components/host/service-account";
 import { parseSummaryLine } from "../../components/shell";
 import { scriptNameOf } from "../support/canned-outputs";
 import { runCisChecks, type ContainerInspect } from "../support/cis-docker-bench";
-import { dockerEngineResolver, pingEngineOverSsh, waitHealthy, type EngineEvent } from "../support/container-runner";
+import { dockerEngineResolver, pingEngineOverSsh, previewAfterRefresh, waitHealthy, type EngineEvent } from "../support/container-runner";
+import { diffResource } from "../../tools/docker-provider-model";
 import { hostResolver, testHostConfig, type CommandRun } from "../support/host-runner";
 import { recordProgram, type RecordedResource, type Recording } from "../support/mock-recorder";
 import { hostTierAvailability, requireHostTier } from "../support/preflight";
@@ -212,44 +213,8 @@ describe("engine tier: hardened containers on real Docker", () => {
         }
     });
 
-    test("air-gap: a missing tarball, a tarball without the image and a world-writable tarball each fail clearly", async (t) => {
-        const s = await ready(t);
-        if (!s) return;
-        // The helper image: loaded, but no container uses it, so it can be removed here.
-        const helper = replicatedImageReference("quay.io/replicated", "replicated-helper", "stable", VERSION);
-        const operatorImage = replicatedImageReference("quay.io/replicated", "replicated-operator", "stable", VERSION);
-        const command = s.recording.byType("command:remote:Command").find((c) => scriptNameOf(c) === "load-images" && c.name.startsWith(`${s.operator.name}-`));
-        assert.ok(command);
-        const tarball = `${IMAGES_DIR}/replicated-helper.tar`;
-        const load = (): ReturnType<typeof run> => run(s.operator, String(command.inputs.create), { stdin: String(command.inputs.stdin) });
-        const setUp = async (script: string): Promise<void> => {
-            const result = await run(s.operator, script);
-            assert.equal(result.code, 0, result.stderr);
-        };
-        await setUp(`docker rmi ${helper} >/dev/null && mv ${tarball} ${IMAGES_DIR}/aside`);
-        try {
-            const missing = await load();
-            assert.notEqual(missing.code, 0);
-            assert.ok(missing.stderr.includes(`image ${helper} is not on this host and its tarball ${tarball} does not exist`), missing.stderr);
-
-            await setUp(`docker save -o ${tarball} ${operatorImage}`);
-            const wrong = await load();
-            assert.notEqual(wrong.code, 0);
-            assert.ok(wrong.stderr.includes(`${tarball} was loaded but does not contain ${helper}`), wrong.stderr);
-
-            await setUp(`mv ${IMAGES_DIR}/aside ${tarball} && chmod o+w ${tarball}`);
-            const open = await load();
-            assert.notEqual(open.code, 0);
-            assert.ok(open.stderr.includes(`${tarball} is writable by every user; refusing to load images from it`), open.stderr);
-            const stillMissing = await docker(s.operator, ["image", "inspect", helper]);
-            assert.notEqual(stillMissing.code, 0, "nothing was loaded from the world-writable tarball");
-        } finally {
-            await setUp(`if [ -f ${IMAGES_DIR}/aside ]; then mv ${IMAGES_DIR}/aside ${tarball}; fi; chmod 0644 ${tarball}`);
-        }
-        const repaired = await load();
-        assert.equal(repaired.code, 0, repaired.stderr);
-        assert.deepEqual((parseSummaryLine(repaired.stdout) as { loaded: string[] }).loaded, [helper]);
-    });
+    // The loader's refusals (missing or foreign tarballs, directories and files others could
+    // change, archives with other tags, pins) are proven in test/host/airgap.test.ts.
 
     test("every container runs as <service uid>:<docker gid> with the docker group, no capabilities, no_new_privs", async (t) => {
         const s = await ready(t);
@@ -370,6 +335,38 @@ describe("engine tier: hardened containers on real Docker", () => {
             }
         }
         assert.deepEqual(failures, []);
+    });
+
+    test("the next preview is empty: the provider's Read of every container and network, diffed against the inputs", async (t) => {
+        const s = await ready(t);
+        if (!s) return;
+        const changes: string[] = [];
+        for (const resource of [...s.recording.byType("docker:index/container:Container"), ...s.recording.byType("docker:index/network:Network")]) {
+            const host = s.hosts.find((h) => resource.name.startsWith(`${h.name}-`));
+            assert.ok(host, resource.name);
+            // What the next `pulumi preview` diffs: the state stored after the create ...
+            const stored = diffResource(resource.type, resource.state, resource.inputs, { ignoreChanges: resource.options.ignoreChanges });
+            // ... and after a refresh: Read of what the engine holds now.
+            const refreshed = await previewAfterRefresh(host, resource);
+            for (const [when, diff] of [["stored", stored], ["refreshed", refreshed]] as const) {
+                for (const change of diff.attributes) {
+                    changes.push(`${when} ${resource.name}: ${change.path} ${JSON.stringify(change.old)} -> ${JSON.stringify(change.new)}${change.requiresNew ? " (replace)" : ""}`);
+                }
+            }
+        }
+        assert.deepEqual(changes, []);
+    });
+
+    test("the health gate ran once per host and saw every container healthy", async (t) => {
+        const s = await ready(t);
+        if (!s) return;
+        for (const host of s.hosts) {
+            const gate = s.runs.find((r) => r.host === host.name && r.script === "container-health");
+            assert.ok(gate, `the health gate ran on ${host.name}`);
+            const summary = parseSummaryLine(gate.stdout) as { healthy: string[]; failed: string[] };
+            assert.deepEqual([...summary.healthy].sort(), [...containersOn(s, host)].sort());
+            assert.deepEqual(summary.failed, []);
+        }
     });
 
     test("every container turns healthy", async (t) => {

@@ -202,7 +202,8 @@ export async function recordProgram(options: RecordOptions): Promise<Recording> 
                 if (record) {
                     record.state = state;
                 }
-                return { id: `${args.name}-id`, state };
+                // A resolver that creates the real thing returns its id (a replaced container gets a new one).
+                return { id: typeof extra?.id === "string" ? extra.id : `${args.name}-id`, state };
             },
             call: (args: pulumi.runtime.MockCallArgs) => args.inputs,
         },

@@ -470,6 +470,7 @@ describe("config validation of applications", () => {
         expectProblem(appProblems([{ name: "a", image, user: "1:1", env: { OK: "a\nb" } }]), /env\.OK: must not contain a newline, carriage return or NUL/);
         expectProblem(appProblems([{ name: "a", image, user: "1:1", command: [] }]), /applications\[0\]\.command: must have at least one element/);
         expectProblem(appProblems([{ name: "a", image, user: "1:1", command: ["sh", "-c", "a\nb"] }]), /command\[2\]: must not contain a newline/);
+        expectProblem(appProblems([{ name: "a", image, user: "1:1", command: ["/app", ""] }]), /command\[1\]: must not be an empty string \(the docker provider refuses empty command arguments\)/);
         expectProblem(appProblems([{ name: "a", image, user: "1:1", healthcheck: "  " }]), /healthcheck: must not be empty/);
         expectProblem(appProblems([{ name: "a", image, user: "1:1", memory: 8 }]), /memory: must be at least 16 MiB/);
         expectProblem(appProblems([{ name: "a", image, user: "1:1", privileged: true }]), /applications\[0\]\.privileged: unknown key/);
@@ -576,7 +577,8 @@ describe("the program with applications", () => {
         const request = applicationVolumesRequest(applicationVolumeSpecs(config.applications), "replicated");
         const args = scriptArgsOf(cmd);
         assert.deepEqual(args.slice(0, 5), ["volumes", request, "acme-online", helperImageReference({ images: { registry: "quay.io/replicated" }, channel: "stable", version: "2.53.2" }), "300"]);
-        assert.deepEqual(args.slice(5), [
+        assert.deepEqual(args.slice(5, 7), ["-", "/srv:/data"], "helper not pinned; the default data prefixes");
+        assert.deepEqual(args.slice(7), [
             "1", ROOT,
             `${ROOT}/explicit`, "1234", "1234", "0750",
             `${ROOT}/image`, "4321", "4321", "0750",

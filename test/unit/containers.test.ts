@@ -9,7 +9,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import { describe, test } from "node:test";
 import { CANNED_DAEMON_TOKEN, CANNED_DOCKER_GID, CANNED_UID, scriptNameOf } from "../support/canned-outputs";
-import { containerPlan, networkCreateArgs, providerSettings } from "../support/container-runner";
+import { providerSettings } from "../support/container-runner";
+import { containerCreatePlan, diffResource, networkCreateBody, plannedState } from "../../tools/docker-provider-model";
 import { recordCanned, type RecordedResource, type Recording } from "../support/mock-recorder";
 import { readStackConfig, recordStack, stackConfigForTest, stackNames } from "../support/stacks";
 
@@ -218,16 +219,20 @@ for (const stack of stackNames()) {
             }
         });
 
-        test("the engine tier can apply every recorded container and network", async () => {
+        test("the provider model can create every recorded container and network, and plans no change against its own plan", async () => {
             const recording = await recordStack(stack);
             for (const c of recording.byType(CONTAINER)) {
-                const plan = containerPlan(c.inputs, c.name);
-                assert.ok(plan.create.includes("--read-only"));
-                assert.ok(plan.create.includes("--user"));
+                const plan = containerCreatePlan(c.inputs, c.name);
+                const hostConfig = plan.body.HostConfig as Record<string, unknown>;
+                assert.equal(hostConfig.ReadonlyRootfs, true, c.name);
+                assert.match(String(plan.body.User ?? ""), /^\d+:\d+$/, c.name);
                 assert.deepEqual(plan.networks.map((n) => n.name), ["replicated"]);
+                assert.equal(hostConfig.MemorySwap, hostConfig.Memory, `${c.name}: swap pinned to the memory limit`);
+                // The planned state against the same inputs: every input is known to the model.
+                assert.deepEqual(diffResource(CONTAINER, plannedState(CONTAINER, c.inputs), c.inputs).changedKeys, [], c.name);
             }
             for (const n of recording.byType("docker:index/network:Network")) {
-                assert.equal(networkCreateArgs(n.inputs, n.name).at(-1), "replicated");
+                assert.equal(networkCreateBody(n.inputs).Name, "replicated");
             }
         });
     });

@@ -14,6 +14,8 @@ import {
     OPERATION_PROFILES,
     OPERATION_SCRIPT_DELIMITER,
     OperationSpecError,
+    SECRET_VALUES_DELIMITER,
+    checkSecretValues,
     containerName,
     elevatedRunStdin,
     helperImageReference,
@@ -49,8 +51,8 @@ function rejects(request: OperationRequest, settings: RunSettings, message: RegE
 }
 
 describe("operation arguments", () => {
-    test("each operation becomes OPERATION REQUEST STACK IMAGE TIMEOUT plus its own arguments", () => {
-        const common = [SETTINGS.stack, SETTINGS.helperImage, "300"];
+    test("each operation becomes OPERATION REQUEST STACK IMAGE TIMEOUT IMAGE_ID DATA_PREFIXES plus its own arguments", () => {
+        const common = [SETTINGS.stack, SETTINGS.helperImage, "300", "-", "/srv:/data"];
         assert.deepEqual(operationArgs(BUNDLE, SETTINGS), ["support-bundle", "bundle-1", ...common, "1017", "999"]);
         assert.deepEqual(operationArgs(SNAPSHOT, SETTINGS), ["snapshot", "snap-1", ...common, "/srv/snapshots", "1017", "999"]);
         // Only the root that holds a volume is passed (and mounted).
@@ -70,7 +72,7 @@ describe("operation arguments", () => {
         rejects({ ...BUNDLE, ownerUid: -1 }, SETTINGS, /owner uid/);
         rejects({ ...BUNDLE, ownerGid: MAX_ID + 1 }, SETTINGS, /owner gid/);
         rejects({ ...SNAPSHOT, ownerUid: 1.5 }, SETTINGS, /owner uid/);
-        assert.equal(operationArgs({ ...BUNDLE, ownerUid: 0 }, SETTINGS)[5], "0");
+        assert.equal(operationArgs({ ...BUNDLE, ownerUid: 0 }, SETTINGS)[7], "0");
     });
 
     test("paths outside the roots, with '..', or in system and Replicated trees are refused", () => {
@@ -98,6 +100,35 @@ describe("operation arguments", () => {
         rejects(BUNDLE, { ...SETTINGS, helperImage: "-v/:/host" }, /helper image/);
         rejects(BUNDLE, { ...SETTINGS, timeoutSeconds: 0 }, /timeout/);
         rejects(BUNDLE, { ...SETTINGS, timeoutSeconds: 3601 }, /timeout/);
+        rejects(BUNDLE, { ...SETTINGS, helperImageId: "sha256:abc" }, /helper image pin/);
+        rejects(BUNDLE, { ...SETTINGS, helperImageId: `sha256:${"A".repeat(64)}` }, /helper image pin/);
+        const pin = `sha256:${"ab".repeat(32)}`;
+        assert.equal(operationArgs(BUNDLE, { ...SETTINGS, helperImageId: pin })[5], pin, "a pinned helper id reaches the host");
+    });
+
+    test("volume roots and snapshot destinations lie strictly below a data prefix; the prefixes are checked too", () => {
+        const volumesAt = (root: string): OperationRequest => ({
+            operation: "volumes",
+            request: "v",
+            roots: [root],
+            items: [{ path: `${root}/app`, owner: 1, group: 1, mode: "0750" }],
+        });
+        // Trees the old deny-list let through: each is refused by the allow-list now.
+        for (const root of ["/var/spool/cron", "/var/lib/dpkg", "/var/lib/sudo", "/var/cache", "/var/backups", "/var/lock", "/opt/volumes"]) {
+            rejects(volumesAt(root), SETTINGS, /volume root .* is not below a data prefix \(replicated:dataPrefixes = \["\/srv","\/data"\]\)/);
+            rejects({ ...SNAPSHOT, destination: root }, SETTINGS, /snapshot destination .* is not below a data prefix/);
+        }
+        rejects(volumesAt("/srv"), SETTINGS, /not below a data prefix/);
+        rejects({ ...SNAPSHOT, destination: "/data" }, SETTINGS, /strictly|not below a data prefix/);
+        const opt = { ...SETTINGS, dataPrefixes: ["/opt/replicated"] };
+        assert.deepEqual(operationArgs(volumesAt("/opt/replicated/v"), opt).slice(5, 8), ["-", "/opt/replicated", "1"], "an extended list is passed on");
+        rejects(volumesAt("/srv/v"), opt, /not below a data prefix/);
+        rejects(BUNDLE, { ...SETTINGS, dataPrefixes: [] }, /replicated:dataPrefixes is empty/);
+        rejects(BUNDLE, { ...SETTINGS, dataPrefixes: ["/var"] }, /replicated:dataPrefixes entry \/var is a system or Replicated path/);
+        rejects(BUNDLE, { ...SETTINGS, dataPrefixes: ["/"] }, /replicated:dataPrefixes entry/);
+        rejects(BUNDLE, { ...SETTINGS, dataPrefixes: ["/srv:/etc"] }, /replicated:dataPrefixes entry/);
+        // The deny-list stays as a second line, even below a prefix an operator chose badly.
+        rejects(volumesAt("/var/lib/docker/x"), { ...SETTINGS, dataPrefixes: ["/var/lib/docker"] }, /system or Replicated path/);
     });
 
     test("protected host paths: the system, Docker, Replicated, logs, scratch and generic parents", () => {
@@ -116,16 +147,38 @@ describe("operation arguments", () => {
 });
 
 describe("the invocation", () => {
-    test("stdin is elevated-run, then run_elevated with the operation script as a quoted here-document", () => {
+    test("stdin is elevated-run, then run_elevated with the secret values (fd 3) and the operation script as quoted here-documents", () => {
         for (const operation of OPERATION_NAMES) {
             const stdin = elevatedRunStdin(operation);
             const runner = loadScript("elevated-run");
             assert.ok(stdin.startsWith(runner), "elevated-run comes first, unchanged");
             const rest = stdin.slice(runner.length);
             const script = operationScript(operation);
-            assert.equal(rest, `run_elevated "$@" <<'${OPERATION_SCRIPT_DELIMITER}'\n${script}${OPERATION_SCRIPT_DELIMITER}\n`);
+            assert.equal(
+                rest,
+                `run_elevated "$@" 3<<'${SECRET_VALUES_DELIMITER}' <<'${OPERATION_SCRIPT_DELIMITER}'\n${SECRET_VALUES_DELIMITER}\n${script}${OPERATION_SCRIPT_DELIMITER}\n`,
+            );
             assert.match(script, new RegExp(`^#!/bin/sh\\n# replicated-script: op-${operation}\\n`));
-            assert.ok(!script.split("\n").includes(OPERATION_SCRIPT_DELIMITER), "the delimiter never occurs in the script");
+            for (const delimiter of [OPERATION_SCRIPT_DELIMITER, SECRET_VALUES_DELIMITER]) {
+                assert.ok(!script.split("\n").includes(delimiter), "the delimiters never occur in the script");
+            }
+            assert.doesNotMatch(script, /^# replicated-include:/m, "libraries are inlined: the container gets one script");
+        }
+        assert.match(operationScript("support-bundle"), /^redact_stream\(\) \{$/m, "the support bundle carries the redaction library");
+    });
+
+    test("secret values travel on stdin only, one per line on fd 3; a value that cannot is refused without being echoed", () => {
+        const token = "tok3nValueThatMustNotLeak";
+        const invocation = operationInvocation(BUNDLE, SETTINGS, "sudo", [token, "second-secret"]);
+        assert.ok(!invocation.command.includes(token), "never on the command line");
+        const fd3 = invocation.stdin.slice(invocation.stdin.lastIndexOf(`3<<'${SECRET_VALUES_DELIMITER}'`));
+        assert.ok(fd3.startsWith(`3<<'${SECRET_VALUES_DELIMITER}' <<'${OPERATION_SCRIPT_DELIMITER}'\n${token}\nsecond-secret\n${SECRET_VALUES_DELIMITER}\n`), fd3.slice(0, 200));
+        assert.equal(invocation.stdin.split(token).length, 2, "exactly once, inside the here-document");
+        for (const bad of [`a\nb-${token}`, `cr\r${token}`, SECRET_VALUES_DELIMITER, OPERATION_SCRIPT_DELIMITER, ""]) {
+            assert.throws(
+                () => checkSecretValues([bad]),
+                (err: unknown) => err instanceof OperationSpecError && !(bad !== "" && err.message.includes(bad)) && !err.message.includes(token),
+            );
         }
     });
 
@@ -141,7 +194,9 @@ describe("the invocation", () => {
         assert.match(script, /--user 0:0 --cap-drop ALL \$cap_options --security-opt no-new-privileges/);
         assert.match(script, /--network none --memory "\$memory" --memory-swap "\$memory" --cpu-shares 512 --pids-limit 256/);
         assert.match(script, /--log-driver none/);
-        assert.match(script, /timeout -k 10 "\$timeout_seconds" docker run -i --rm \$pull_option --sig-proxy=false "\$@"/);
+        assert.match(script, /timeout -k 10 "\$timeout_seconds" docker run -i --rm --sig-proxy=false "\$@"/);
+        assert.match(script, /--entrypoint \/bin\/sh "\$image_id" -s -- "\$@"/, "the helper runs by the image id checked before");
+        assert.doesNotMatch(script, /docker run --help/, "no option probe");
         assert.match(script, /--read-only --tmpfs/);
         for (const operation of OPERATION_NAMES) {
             const branch = new RegExp(`\\n\\t${operation}\\)\\n([\\s\\S]*?)\\n\\t\\t;;`).exec(script.slice(script.indexOf("mounts=\n")));
@@ -196,6 +251,18 @@ describe("planning from stack config", () => {
 
     test("no operations block, no operations", () => {
         assert.deepEqual(plannedOperations({ ...config, operations: { timeoutSeconds: 300 } }, config.hosts[0]), []);
+    });
+
+    test("a root or destination outside the data prefixes fails planning with both config keys", () => {
+        assert.throws(
+            () => plannedOperations({ ...config, volumeRoots: ["/var/spool/cron"] }, config.hosts[0]),
+            /replicated:volumeRoots entry \/var\/spool\/cron is not below a data prefix \(replicated:dataPrefixes/,
+        );
+        assert.throws(
+            () => plannedOperations({ ...config, operations: { ...config.operations, snapshot: { request: "s", destination: "/var/backups/r" } } }, config.hosts[0]),
+            /replicated:operations.snapshot.destination \/var\/backups\/r is not below a data prefix/,
+        );
+        assert.doesNotThrow(() => plannedOperations({ ...config, volumeRoots: ["/opt/v"], dataPrefixes: ["/opt", "/srv"] }, config.hosts[0]));
     });
 
     test("a protected volume root or destination fails planning with the config key", () => {
@@ -327,7 +394,7 @@ describe("the program with operations requested", () => {
                 const text = `${String(cmd.inputs.create)}\n${String(cmd.inputs.stdin ?? "")}`;
                 if (isOp(cmd)) {
                     assert.match(text, /--user 0:0 --cap-drop ALL/, cmd.name);
-                    assert.match(text, /docker run -i --rm \$pull_option/, cmd.name);
+                    assert.match(text, /docker run -i --rm --sig-proxy=false/, cmd.name);
                 } else {
                     assert.doesNotMatch(text, /docker (container )?(run|create)\b|--user[ =]0\b|--privileged/, `${cmd.name} starts no container`);
                 }
@@ -353,13 +420,23 @@ describe("the program with operations requested", () => {
             for (const cmd of opCommands(recording)) {
                 const create = String(cmd.inputs.create);
                 const stdin = String(cmd.inputs.stdin);
+                const args = scriptArgsOf(cmd);
+                const [operation, request, stackName, image, timeout, imageId, prefixes, ...rest] = args;
                 for (const text of [create, stdin]) {
-                    assert.ok(!text.includes(CANNED_DAEMON_TOKEN), `${cmd.name}: no daemon token`);
                     assert.ok(!text.includes("unit-test-fixture") && !text.includes(privateKey.trim()), `${cmd.name}: no private key`);
                 }
-                assert.ok(!cmd.secretPaths.includes("create") && !cmd.secretPaths.includes("stdin"), "nothing secret was needed");
-                const args = scriptArgsOf(cmd);
-                const [operation, request, stackName, image, timeout, ...rest] = args;
+                assert.ok(!create.includes(CANNED_DAEMON_TOKEN), `${cmd.name}: no daemon token on the command line`);
+                assert.ok(!cmd.secretPaths.includes("create"), `${cmd.name}: the command line holds no secret`);
+                if (operation === "support-bundle") {
+                    // The token reaches the bundle for redaction by value: on stdin, which is then a secret.
+                    assert.ok(stdin.includes(`3<<'${SECRET_VALUES_DELIMITER}' <<'${OPERATION_SCRIPT_DELIMITER}'\n${CANNED_DAEMON_TOKEN}\n${SECRET_VALUES_DELIMITER}\n`), cmd.name);
+                    assert.ok(cmd.secretPaths.includes("stdin"), `${cmd.name}: its stdin is a Pulumi secret`);
+                } else {
+                    assert.ok(!stdin.includes(CANNED_DAEMON_TOKEN), `${cmd.name}: no daemon token`);
+                    assert.ok(!cmd.secretPaths.includes("stdin"), `${cmd.name}: nothing secret was needed`);
+                }
+                assert.equal(imageId, "-", "the helper is not pinned in the stacks");
+                assert.equal(prefixes, "/srv:/data", "the default data prefixes");
                 assert.ok((OPERATION_NAMES as readonly string[]).includes(operation));
                 assert.match(request, REQUEST_ID_PATTERN);
                 assert.equal(stackName, stack);

@@ -183,7 +183,7 @@ const hostOf = (resource: RecordedResource): number => (resource.inputs.connecti
 
 describe("the steps every stack registers", () => {
     for (const stack of stackNames()) {
-        test(`${stack}: detection first on every host, the takeover right before the containers, the confirmation after them`, async () => {
+        test(`${stack}: detection first on every host, the takeover right before the containers, the confirmation after their health gate`, async () => {
             const recording = await record(stack, "program");
             const detections = commandsOf(recording, "detect-install");
             const hostNames = [...new Set(recording.byType(CONTAINER).map((c) => c.name.split("-core-")[0].split("-sidecars-")[0]))];
@@ -224,9 +224,13 @@ describe("the steps every stack registers", () => {
                 assert.ok(containers.length > 0);
                 const confirmation = confirmations.find((c) => c.name === `${host}-takeover-confirm`);
                 assert.ok(confirmation, `${host} has a confirmation`);
+                // The confirmation follows the host's health gate, which follows every container.
+                const gate = recording.byType(COMMAND).find((c) => c.name === `${host}-health`);
+                assert.ok(gate, `${host} has a health gate`);
+                assert.ok(confirmation.options.dependsOn.includes(`${COMMAND}::${gate.name}`), `${confirmation.name} waits for the health gate`);
                 for (const container of containers) {
                     assert.ok(container.options.dependsOn.includes(`${COMMAND}::${takeover.name}`), `${container.name} waits for the takeover`);
-                    assert.ok(confirmation.options.dependsOn.includes(`${CONTAINER}::${container.name}`), `${confirmation.name} waits for ${container.name}`);
+                    assert.ok(gate.options.dependsOn.includes(`${CONTAINER}::${container.name}`), `the health gate waits for ${container.name}`);
                 }
             }
             assert.ok(hostNames.length >= 1);

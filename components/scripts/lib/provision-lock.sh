@@ -3,42 +3,28 @@
 #
 # Inlined by loadScript (components/shell.ts) where a host script says
 # "# replicated-include: provision-lock"; each script travels alone on stdin, so it cannot source
-# a file. Uses the script's own die and note.
+# a file. Uses the script's own die.
 #
-# One provisioning run at a time per host (two `pulumi up`, or an operator running by hand):
-# flock where util-linux has it; otherwise a mkdir lock holding the owner's pid, taken over when
-# that process is gone (a killed run). release_lock removes a mkdir lock: call it on exit.
+# One provisioning run at a time per host (two `pulumi up`, or an operator running by hand), by
+# flock(1) on a root-owned lock file. flock is required: util-linux provides it on every Debian
+# and RHEL-family host, BusyBox on the others. The kernel drops the lock when its holder exits,
+# however it exits, so a killed run never leaves a stale lock behind. (A directory lock with a
+# pid inside, the former fallback, cannot be taken over atomically: two runs that both find the
+# same stale lock could both remove it and both go on.) release_lock drops the lock early.
 readonly LOCK_FILE=/run/replicated-provision.lock
 readonly LOCK_WAIT_SECONDS=120
-held_lock_dir=""
 
 acquire_lock() {
-	if command -v flock >/dev/null 2>&1; then
-		exec 9>>"$LOCK_FILE"
-		flock -w "$LOCK_WAIT_SECONDS" 9 ||
-			die "another provisioning run still holds $LOCK_FILE after ${LOCK_WAIT_SECONDS}s. Fix: wait for it to finish, then re-run"
-		return 0
+	command -v flock >/dev/null 2>&1 ||
+		die "flock is not installed on this host, and one provisioning run at a time needs it. Fix: install util-linux (apt-get install util-linux, or dnf install util-linux), then re-run"
+	if [ -L "$LOCK_FILE" ] || { [ -e "$LOCK_FILE" ] && [ ! -f "$LOCK_FILE" ]; }; then
+		die "$LOCK_FILE is not a regular file. Fix: remove it (no run holds a lock on anything but a regular file), then re-run"
 	fi
-	lock_dir=$LOCK_FILE.d
-	waited=0
-	while ! mkdir -m 0700 -- "$lock_dir" 2>/dev/null; do
-		holder=$(cat -- "$lock_dir/pid" 2>/dev/null || true)
-		if [ -n "$holder" ] && ! kill -0 "$holder" 2>/dev/null; then
-			note "removing the stale lock $lock_dir of process $holder, which is gone"
-			rm -rf -- "$lock_dir"
-			continue
-		fi
-		[ "$waited" -lt "$LOCK_WAIT_SECONDS" ] ||
-			die "another provisioning run still holds $lock_dir after ${LOCK_WAIT_SECONDS}s. Fix: wait for it, or remove $lock_dir if no run is active, then re-run"
-		sleep 1
-		waited=$((waited + 1))
-	done
-	printf '%s\n' "$$" >"$lock_dir/pid"
-	held_lock_dir=$lock_dir
+	exec 9>>"$LOCK_FILE"
+	flock -w "$LOCK_WAIT_SECONDS" 9 ||
+		die "another provisioning run still holds $LOCK_FILE after ${LOCK_WAIT_SECONDS}s. Fix: wait for it to finish, then re-run"
 }
 
 release_lock() {
-	if [ -n "$held_lock_dir" ]; then
-		rm -rf -- "$held_lock_dir"
-	fi
+	exec 9>&-
 }

@@ -9,12 +9,15 @@
 #     /etc/default/replicated* and /etc/sysconfig/replicated*, /etc/replicated.conf, and what the
 #     host collected (docker info, docker ps, logs of the replicated containers, the journal of
 #     the replicated units);
-#   - secrets are redacted in every file: values of *TOKEN*, *PASSWORD*, *PASSWD*, *SECRET*,
-#     *PRIVATE_KEY*, *API_KEY*, *ACCESS_KEY* settings (NAME=value, "name": "value", name: value,
-#     --name value), Authorization headers, PEM private key blocks, and every occurrence of a
-#     secret value found in the env files or replicated.conf (the daemon token among them);
+#   - secrets are redacted in every file (redact_stream, components/scripts/lib/redact.sh): by
+#     value, every occurrence of a generated secret passed on stdin (the daemon token, which
+#     lives only in the containers' env) and of every secret value found in the env files or
+#     replicated.conf; by name, the values of token, password, secret, key, authorization and
+#     cookie settings in env, JSON, YAML, flag and header form; URL credentials; PEM private keys;
 #   - an existing bundle is never overwritten; the archive appears atomically (rename).
 # Mounts: /host/var/log (ro), /host/collected (ro), /host/etc/... (ro, one per env file), /state (rw).
+# The passed secret values are in /tmp/passed-secret-values (the container's tmpfs), written by
+# the lines elevated-run puts before this script on stdin; without that file there are none.
 # Usage: sh -s -- REQUEST OWNER_UID OWNER_GID
 # Prints: {"operation":"support-bundle","request":...,"path":...,"bytes":N,"files":N,"sha256":...,
 #          "secretValues":N,"truncatedFiles":N,"changed":1}
@@ -39,9 +42,11 @@ case $owner_uid$owner_gid in *[!0-9]*) fail "owner must be numeric" ;; esac
 
 work=/tmp/bundle/$request
 secrets=/tmp/secret-values
-redact_rules=/tmp/redact.sed
+passed_secrets=/tmp/passed-secret-values
 files=0
 truncated=0
+
+# replicated-include: redact
 
 ensure_out_dir() {
 	if [ -L "$OUT_DIR" ]; then
@@ -49,26 +54,22 @@ ensure_out_dir() {
 	fi
 	if [ ! -d "$OUT_DIR" ]; then
 		mkdir -m 0750 -- "$OUT_DIR"
-		chown -- "$owner_uid:$owner_gid" "$OUT_DIR"
+		chown -h -- "$owner_uid:$owner_gid" "$OUT_DIR"
 	fi
 }
 
-write_redaction_rules() {
-	cat >"$redact_rules" <<'RULES'
-s/([A-Za-z0-9_.-]*(TOKEN|PASSWORD|PASSWD|SECRET|PRIVATE_KEY|API_KEY|ACCESS_KEY)[A-Za-z0-9_.-]*[[:space:]]*=[[:space:]]*)("[^"]*"|'[^']*'|[^[:space:]"',;&]+)/\1<redacted>/Ig
-s/("[A-Za-z0-9_.-]*(TOKEN|PASSWORD|PASSWD|SECRET|PRIVATE_KEY|API_KEY|ACCESS_KEY)[A-Za-z0-9_.-]*"[[:space:]]*:[[:space:]]*)"[^"]*"/\1"<redacted>"/Ig
-s/^([[:space:]-]*[A-Za-z0-9_.-]*(TOKEN|PASSWORD|PASSWD|SECRET|PRIVATE_KEY|API_KEY|ACCESS_KEY)[A-Za-z0-9_.-]*[[:space:]]*:[[:space:]]+)[^[:space:]<].*$/\1<redacted>/I
-s/(--[A-Za-z0-9-]*(TOKEN|PASSWORD|PASSWD|SECRET|PRIVATE-KEY|API-KEY|ACCESS-KEY)[A-Za-z0-9-]*(=|[[:space:]]+))[^[:space:]<]+/\1<redacted>/Ig
-s/(AUTHORIZATION:[[:space:]]*(BEARER|BASIC|TOKEN)[[:space:]]+)[^[:space:]]+/\1<redacted>/Ig
-/-----BEGIN [A-Z ]*PRIVATE KEY-----/,/-----END [A-Z ]*PRIVATE KEY-----/c\
-<redacted private key>
-RULES
-}
-
-# Values of secret settings in the env files and replicated.conf, to redact wherever they
-# appear (a daemon token echoed into a container log has no NAME= in front of it).
+# Values to redact wherever they appear (a daemon token echoed into a container log has no
+# NAME= in front of it): the secrets passed on stdin, and the values of secret settings in the
+# env files and replicated.conf (at least 6 characters there, so "true" or "info" never count).
 collect_secret_values() {
 	: >"$secrets"
+	{
+		if [ -f "$passed_secrets" ]; then grep -v '^$' -- "$passed_secrets" || true; fi
+		file_secret_values
+	} | sort -u >"$secrets"
+}
+
+file_secret_values() {
 	for file in /host/etc/default/* /host/etc/sysconfig/* /host/etc/replicated.conf; do
 		[ -f "$file" ] || continue
 		sed -n -E \
@@ -76,23 +77,11 @@ collect_secret_values() {
 			-e 's/.*"[A-Za-z0-9_]*(TOKEN|PASSWORD|PASSWD|SECRET|PRIVATE_KEY|API_KEY|ACCESS_KEY)[A-Za-z0-9_]*"[[:space:]]*:[[:space:]]*"([^"]*)".*/\2/Ip' \
 			-- "$file"
 	done | sed -E -e "s/[[:space:]]+$//" -e 's/^"(.*)"$/\1/' -e "s/^'(.*)'$/\\1/" |
-		awk 'length($0) >= 6' | sort -u >"$secrets"
+		awk 'length($0) >= 6'
 }
 
 redact() {
-	awk -v list="$secrets" '
-		BEGIN { n = 0; while ((getline value < list) > 0) secret[n++] = value }
-		{
-			for (i = 0; i < n; i++) {
-				rest = $0; out = ""
-				while ((at = index(rest, secret[i])) > 0) {
-					out = out substr(rest, 1, at - 1) "<redacted>"
-					rest = substr(rest, at + length(secret[i]))
-				}
-				$0 = out rest
-			}
-			print
-		}' | sed -E -f "$redact_rules"
+	redact_stream "$secrets"
 }
 
 # add_file SOURCE DEST: a redacted copy, capped to its last MAX_FILE_BYTES.
@@ -165,13 +154,13 @@ fi
 mkdir -p -- "$work"
 {
 	echo "Replicated support bundle $request, created $(date -u +%Y-%m-%dT%H:%M:%SZ) on the host."
-	echo "Secrets are redacted: values of *TOKEN*, *PASSWORD*, *PASSWD*, *SECRET*, *PRIVATE_KEY*, *API_KEY*,"
-	echo "*ACCESS_KEY* settings, Authorization headers, PEM private keys, and every occurrence of a secret"
-	echo "value found in the env files or replicated.conf. Layout: var/log/ (host /var/log), etc/ (env"
-	echo "files, replicated.conf), host/ (docker info, docker ps, container logs, journal)."
+	echo "Secrets are redacted: every occurrence of the daemon token and of each secret value found in the"
+	echo "env files or replicated.conf; values of token, password, secret, key, authorization and cookie"
+	echo "settings (env, JSON, YAML, flags, headers); URL credentials; PEM private keys. Layout: var/log/"
+	echo "(host /var/log), etc/ (env files, replicated.conf), host/ (docker info, docker ps, container"
+	echo "logs, journal)."
 	echo
 } >"$work/README.txt"
-write_redaction_rules
 collect_secret_values
 collect_var_log
 collect_config_and_host_material
