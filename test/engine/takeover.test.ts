@@ -252,7 +252,7 @@ describe("an air-gap install whose takeover is killed midway", () => {
         const previous = completedState.filter((resource) => !resource.name.endsWith("-sidecars-replicated-premkit"));
         const result = await pulumiUp({ stack: "takeover-airgap", config, hosts: [host], previous });
         assert.ok(result.error, "pulumi up fails");
-        assert.match(result.error ?? "", /Container .*-sidecars-replicated-premkit.*Conflict\. The container name "\/replicated-premkit" is already in use/s);
+        assert.match(result.error ?? "", /-sidecars-replicated-premkit: Unable to create container: .*Conflict\. The container name "\/replicated-premkit" is already in use/);
         assert.equal(await sh(host, "docker ps -a --format '{{.Names}} {{.ID}}' | sort"), before_, "every container is still there");
     });
 });
