@@ -191,8 +191,8 @@ async function childMain(): Promise<void> {
         error = err instanceof Error ? err.message : String(err);
     }
     const reply: ApplyResult = { resources, runs, events, error: error ?? errors[0], seconds: (performance.now() - started) / 1000 };
-    process.stdout.write(REPLY_MARKER + JSON.stringify(reply));
-    process.exit(0);
+    // Exit only once the reply is flushed: a pipe takes large writes asynchronously.
+    process.stdout.write(REPLY_MARKER + JSON.stringify(reply), () => process.exit(0));
 }
 
 /** Apply the program once in a fresh process; throws when it fails. */
