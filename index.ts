@@ -4,10 +4,13 @@
  */
 import * as random from "@pulumi/random";
 import { loadConfig } from "./components/config";
+import { assertDockerEnvironment } from "./components/docker/provider";
 import { ReplicatedHost } from "./components/replicated-host";
 
 export = async () => {
     const config = loadConfig();
+    // Before any resource: DOCKER_CONTEXT and TLS variables would redirect every docker provider.
+    assertDockerEnvironment();
 
     // Shared secret between the daemon on the primary and every operator (DAEMON_TOKEN).
     const daemonToken = new random.RandomPassword("daemon-token", { length: 32, special: false });

@@ -10,6 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { utils as sshUtils } from "ssh2";
 import { z } from "zod";
 import {
     MAX_ID,
@@ -25,10 +26,86 @@ import {
     isWildcardAddress,
 } from "./shell";
 import { mayRunAsRoot, parseApplicationUser, replicatedHostPorts, replicatedTarballNames, runsOnHost } from "./apps/application-spec";
-import { imageBaseName } from "./docker/image-refs";
+import { REPLICATED_IMAGES, imageBaseName } from "./docker/image-refs";
 import { SERVICE_NAMES } from "./docker/services";
 
 export const CONFIG_NAMESPACE = "replicated";
+
+/**
+ * Where volume roots and snapshot destinations may lie (`replicated:dataPrefixes`, extendable):
+ * directories meant for data, so that no operation writes below /var/spool/cron, /var/lib/dpkg,
+ * /var/cache, /var/lock or the like.
+ */
+export const DEFAULT_DATA_PREFIXES: readonly string[] = Object.freeze(["/srv", "/data"]);
+
+/**
+ * Accounts that exist on common distributions for a daemon or the system itself. Adding one to the
+ * docker group would make every process of that daemon root-equivalent, so none of them (and no
+ * `systemd-*` account) may be the service account, whatever the host holds.
+ */
+export const SYSTEM_ACCOUNT_NAMES: readonly string[] = Object.freeze([
+    "root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp", "proxy", "www-data",
+    "backup", "list", "irc", "gnats", "nobody", "nogroup", "_apt", "sshd", "messagebus", "polkitd", "postfix",
+    "ntp", "ntpsec", "chrony", "_chrony", "dnsmasq", "docker", "dockremap", "containerd", "adm", "operator",
+    "halt", "shutdown", "ftp", "nfsnobody", "rpc", "rpcuser", "statd", "_rpc", "avahi", "avahi-autoipd",
+    "colord", "dbus", "rtkit", "tss", "uuidd", "tcpdump", "usbmux", "pulse", "saned", "lightdm", "gdm",
+    "geoclue", "syslog", "sssd", "unbound", "named", "bind", "nginx", "apache", "httpd", "mysql", "postgres",
+    "redis", "memcache", "mongodb", "rabbitmq", "dovecot", "dovenull", "exim", "Debian-exim", "tor",
+    "cockpit-ws", "cockpit-wsinstance", "setroubleshoot", "libstoragemgmt", "pipewire", "flatpak", "clevis",
+    "landscape", "pollinate", "fwupd-refresh", "_laurel", "input", "kvm", "render", "sgx", "tape", "video",
+]);
+
+/** True for root, a name of {@link SYSTEM_ACCOUNT_NAMES} or any `systemd-*` account. */
+export function isSystemAccountName(name: string): boolean {
+    return SYSTEM_ACCOUNT_NAMES.includes(name) || name.startsWith("systemd-");
+}
+
+/** Trees the service account or its containers can write: nothing a root step trusts may lie there. */
+const SERVICE_TREES: readonly string[] = Object.freeze([
+    "/var/lib/replicated",
+    "/var/run/replicated",
+    "/run/replicated",
+    "/var/lib/replicated-operator",
+    "/var/run/replicated-operator",
+    "/run/replicated-operator",
+]);
+
+/** Host key types a pinned key may have (what pulumi-command then negotiates: see {@link hostKeyProblem}). */
+const HOST_KEY_TYPES = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521"];
+
+/**
+ * Why a pinned host key is unusable, or undefined. pulumi-command restricts the negotiated host
+ * key algorithms to the pinned key's type; for an RSA key that is the SHA-1 `ssh-rsa` signature,
+ * which OpenSSH 8.8 and later refuse, so every remote command would fail: RSA keys are refused here.
+ * The base64 blob must be a well-formed key of the declared type (parsed with ssh2).
+ */
+export function hostKeyProblem(value: string): string | undefined {
+    const match = /^([a-z0-9-]+) ([A-Za-z0-9+/]+={0,3})$/.exec(value);
+    if (match === null) {
+        return 'must be one public host key line "<type> <base64>" without a comment';
+    }
+    const [, type, blob] = match;
+    if (type === "ssh-rsa") {
+        return (
+            "is an ssh-rsa key: the command provider would then negotiate only the SHA-1 ssh-rsa algorithm, which OpenSSH 8.8 and later refuse. " +
+            "Pin the host's ed25519 or ecdsa key instead (ssh-keyscan -t ed25519 <address>)"
+        );
+    }
+    if (!HOST_KEY_TYPES.includes(type)) {
+        return `has key type ${type}; use an ed25519 or ecdsa host key (ssh-keyscan -t ed25519 <address>)`;
+    }
+    const parsed = sshUtils.parseKey(`${type} ${blob}`);
+    const key = Array.isArray(parsed) ? parsed[0] : parsed;
+    if (key instanceof Error || key === undefined || key.type !== type) {
+        return `is not a valid ${type} public key (the base64 part does not decode to one). Copy it again from ssh-keyscan -t ed25519 <address>`;
+    }
+    return undefined;
+}
+
+/** True when `text` is absent or a decimal port 1..65535. */
+function portInRange(text: string | undefined): boolean {
+    return text === undefined || (/^[0-9]{1,5}$/.test(text) && Number(text) >= 1 && Number(text) <= 65535);
+}
 /** The one stack allowed to connect without a pinned host key (the local sandbox). */
 export const DEV_STACK = "dev";
 
@@ -84,8 +161,11 @@ const fileMode = z
 
 const hostKey = z
     .string({ error: "must be a string" })
-    .regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}$/, {
-        error: 'must be one public host key line "<type> <base64>" without a comment',
+    .superRefine((value, ctx) => {
+        const problem = hostKeyProblem(value);
+        if (problem !== undefined) {
+            ctx.addIssue({ code: "custom", message: problem });
+        }
     });
 
 /** Image references: registry host[:port], path components, optional tag. No digests of config. */
@@ -93,7 +173,12 @@ const registry = z
     .string({ error: "must be a string" })
     .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*$/, {
         error: "must be a registry host with optional port and path, e.g. registry.example.com:5000/replicated",
-    });
+    })
+    .refine((value) => portInRange(/^[^/]*?:([0-9]+)(\/|$)/.exec(value)?.[1]), { error: "has a port outside 1..65535" });
+/** A digest-pinned reference (`repo@sha256:<hex>` or `repo:tag@sha256:<hex>`): pulled by digest, so it cannot change. */
+const DIGEST_REFERENCE = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@sha256:[0-9a-f]{64}$/;
+/** An image id as `docker image inspect --format '{{.Id}}'` prints it. */
+const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
 const imageReference = z
     .string({ error: "must be a string" })
     .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, {
@@ -118,6 +203,7 @@ const serviceUserSchema = z.strictObject({
     name: accountName.default("replicated"),
     uid: uid.optional(),
     allowNobodyUid: z.boolean({ error: "must be true or false" }).default(false),
+    adoptExisting: accountName.optional(),
 });
 
 const operationsSchema = z.strictObject({
@@ -161,7 +247,7 @@ const applicationUser = z
     });
 
 /** One line without NUL: environment values, command arguments and healthcheck commands. */
-const oneLine = z.string({ error: "must be a string" }).refine((v) => !/[\0\n]/.test(v), { error: "must not contain a newline or NUL" });
+const oneLine = z.string({ error: "must be a string" }).refine((v) => !/[\0\n\r]/.test(v), { error: "must not contain a newline, carriage return or NUL" });
 
 /**
  * Paths inside an application container a volume may not use: the root, the tmpfs scratch
@@ -218,13 +304,17 @@ const applicationSchema = z.strictObject({
         .min(16, { error: "must be at least 16 MiB" })
         .max(1048576, { error: "must be at most 1048576 MiB" })
         .default(256),
-    command: z.array(oneLine).min(1, { error: "must have at least one element (leave it out for the image's own command)" }).optional(),
+    // The docker provider refuses an empty argument at create ("values for command may not be empty").
+    command: z
+        .array(oneLine.refine((v) => v !== "", { error: "must not be an empty string (the docker provider refuses empty command arguments)" }))
+        .min(1, { error: "must have at least one element (leave it out for the image's own command)" })
+        .optional(),
     healthcheck: oneLine.refine((v) => v.trim() !== "", { error: "must not be empty" }).optional(),
 });
 
 const configSchema = z.strictObject({
-    version: z.string({ error: "is required" }).regex(/^2\.[0-9]{1,3}\.[0-9]{1,3}$/, {
-        error: 'must be a Replicated 2.x version "2.<minor>.<patch>"',
+    version: z.string({ error: "is required" }).regex(/^2\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})$/, {
+        error: 'must be a Replicated 2.x version "2.<minor>.<patch>" (numbers without leading zeros)',
     }),
     channel: z
         .string({ error: "must be a string" })
@@ -246,12 +336,21 @@ const configSchema = z.strictObject({
     images: z
         .strictObject({
             registry: registry.default("quay.io/replicated"),
-            helper: imageReference.optional(),
+            helper: z.union([imageReference, z.string().regex(DIGEST_REFERENCE)], {
+                error: "must be an image reference with an explicit tag or a sha256 digest, e.g. registry.example.com/replicated/replicated-helper:stable-2.53.2",
+            }).optional(),
+            pins: z
+                .record(z.string(), z.string({ error: "must be a string" }).regex(IMAGE_ID, { error: 'must be an image id "sha256:<64 hex digits>" (docker image inspect --format \'{{.Id}}\' <image>)' }))
+                .default({}),
         })
-        .default({ registry: "quay.io/replicated" }),
+        .default({ registry: "quay.io/replicated", pins: {} }),
     httpProxy: z
         .string({ error: "must be a string" })
+        .refine((value) => !/^[a-z]+:\/\/[^/]*@/i.test(value), {
+            error: "must not contain credentials (user:password@): they would be stored in plain text in the stack file and in the containers' environment",
+        })
         .regex(/^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?\/?$/, { error: "must be http(s)://host[:port]" })
+        .refine((value) => portInRange(/:([0-9]+)\/?$/.exec(value.replace(/^https?:\/\//, ""))?.[1]), { error: "has a port outside 1..65535" })
         .optional(),
     logLevel: z.enum(["debug", "info", "warn", "error"], { error: "must be debug, info, warn or error" }).default("info"),
     sidecars: z
@@ -261,6 +360,7 @@ const configSchema = z.strictObject({
         })
         .default({ statsd: true, premkit: true }),
     volumeRoots: z.array(absolutePath).default([]),
+    dataPrefixes: z.array(absolutePath).min(1, { error: "must list at least one directory" }).default([...DEFAULT_DATA_PREFIXES]),
     operations: operationsSchema.default({ timeoutSeconds: 300 }),
     applications: z.array(applicationSchema).default([]),
     requireNonRootApplications: z.boolean({ error: "must be true or false" }).default(false),
@@ -285,6 +385,7 @@ const KEY_KINDS: Record<keyof z.input<typeof configSchema>, "string" | "integer"
     logLevel: "string",
     sidecars: "json",
     volumeRoots: "json",
+    dataPrefixes: "json",
     operations: "json",
     applications: "json",
     requireNonRootApplications: "boolean",
@@ -371,8 +472,10 @@ export function loadConfig(): ReplicatedConfig {
             raw[key] = value;
         }
     }
-    // The SDK's secret-key lookup is internal; when it is there, also refuse a plain-text key
-    // (the CLI already enforces `secret: true` from Pulumi.yaml).
+    // The SDK's secret-key lookup is internal; when it is there, refuse a plain-text key. This is
+    // the only check: sshPrivateKey is not declared in Pulumi.yaml (a declared key without a
+    // default would be demanded of every stack), so the CLI's `secret: true` rule never applies.
+    // The same lookup tells which values never to show in an error.
     const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
     const secretKeys = isConfigSecret ? Object.keys(raw).filter((key) => isConfigSecret(key)) : undefined;
     return parseConfig(raw, pulumi.getStack(), pulumi.getProject(), { secretKeys });
@@ -401,16 +504,20 @@ export function parseConfig(raw: RawConfig, stack: string, project: string, opti
         }
     }
 
+    const secretKeys = new Set(
+        (options.secretKeys ?? []).filter((key) => key.startsWith(`${CONFIG_NAMESPACE}:`)).map((key) => key.slice(CONFIG_NAMESPACE.length + 1)),
+    );
     const result = configSchema.safeParse(input);
     if (!result.success) {
         for (const issue of result.error.issues) {
-            problems.push(describeIssue(issue, input));
+            problems.push(describeIssue(issue, input, secretKeys));
         }
     }
     problems.push(...crossFieldProblems(input, stack, options));
 
     if (problems.length > 0 || !result.success) {
-        throw new ConfigError(stack, dedupe(problems));
+        const rawSecrets = [...secretKeys, "sshPrivateKey"].map((key) => raw[`${CONFIG_NAMESPACE}:${key}`]).filter((value): value is string => value !== undefined);
+        throw new ConfigError(stack, dedupe(problems).map((problem) => withoutSecrets(problem, input, secretKeys, rawSecrets)));
     }
 
     const parsed = result.data;
@@ -510,6 +617,25 @@ function crossFieldProblems(input: Record<string, unknown>, stack: string, optio
         });
     }
 
+    records.forEach((h, index) => {
+        // Checked here, before any resource: a wildcard private address would bind every port on
+        // every interface and give operators no address to reach the primary at.
+        if (typeof h.privateAddress === "string" && isWildcardAddress(h.privateAddress)) {
+            problems.push(
+                `replicated:hosts[${index}].privateAddress: ${h.privateAddress} is the unspecified address ("every interface"), not an address of this host. ` +
+                    `Fix: pulumi config set --path 'replicated:hosts[${index}].privateAddress' <the host's private IP, e.g. 10.0.0.11>`,
+            );
+        }
+        for (const field of ["address", "publicAddress"] as const) {
+            if (typeof h[field] === "string" && isWildcardAddress(h[field] as string)) {
+                problems.push(
+                    `replicated:hosts[${index}].${field}: ${String(h[field])} is the unspecified address, not an address of a host. ` +
+                        `Fix: pulumi config set --path 'replicated:hosts[${index}].${field}' <the host's IP or DNS name>`,
+                );
+            }
+        }
+    });
+
     const hasKey = input.sshPrivateKey !== undefined;
     const hasKeyPath = input.sshPrivateKeyPath !== undefined;
     if (hasKey === hasKeyPath) {
@@ -525,6 +651,19 @@ function crossFieldProblems(input: Record<string, unknown>, stack: string, optio
     }
 
     const serviceUser = input.serviceUser as Record<string, unknown> | undefined;
+    const serviceName = typeof serviceUser?.name === "string" ? serviceUser.name : "replicated";
+    if (isSystemAccountName(serviceName)) {
+        problems.push(
+            `replicated:serviceUser.name: "${serviceName}" is ${serviceName === "root" ? "root" : "a system or daemon account"}; adding it to the docker group would make every process of it root-equivalent. ` +
+                "Fix: pulumi config set --path 'replicated:serviceUser.name' replicated (a dedicated account is created)",
+        );
+    }
+    if (typeof serviceUser?.adoptExisting === "string" && serviceUser.adoptExisting !== serviceName) {
+        problems.push(
+            `replicated:serviceUser.adoptExisting: "${serviceUser.adoptExisting}" is not the service account's name ("${serviceName}"); only the configured account can be adopted. ` +
+                `Fix: pulumi config set --path 'replicated:serviceUser.adoptExisting' ${serviceName}, or remove it`,
+        );
+    }
     if (serviceUser?.uid === NOBODY_ID && serviceUser.allowNobodyUid !== true) {
         problems.push(
             `replicated:serviceUser.uid: ${NOBODY_ID} is "nobody", shared by unrelated daemons. ` +
@@ -540,22 +679,85 @@ function crossFieldProblems(input: Record<string, unknown>, stack: string, optio
         );
     }
 
+    const dataPrefixes = Array.isArray(input.dataPrefixes)
+        ? (input.dataPrefixes as unknown[]).filter((p): p is string => typeof p === "string" && isCleanAbsolutePath(p))
+        : [...DEFAULT_DATA_PREFIXES];
+    dataPrefixes.forEach((prefix, index) => {
+        if (isProtectedHostPath(prefix) || SERVICE_TREES.some((tree) => isPathWithin(prefix, tree) || isPathWithin(tree, prefix))) {
+            problems.push(
+                `replicated:dataPrefixes[${index}]: ${prefix} is a system or Replicated path (/, /etc, /usr, /var, /var/lib, /tmp, /var/lib/replicated, ...), which no operation may write below. ` +
+                    "Fix: list dedicated data directories only, e.g. /srv or /data",
+            );
+        }
+    });
+    /** A clean absolute path strictly below one of the data prefixes. */
+    const belowDataPrefix = (p: string): boolean => dataPrefixes.some((prefix) => p !== prefix && isPathWithin(p, prefix));
+    const prefixList = JSON.stringify(dataPrefixes);
+
     const volumeRoots = Array.isArray(input.volumeRoots) ? (input.volumeRoots as unknown[]).filter((r) => typeof r === "string") : [];
     volumeRoots.forEach((root, index) => {
-        if (isCleanAbsolutePath(root as string) && isProtectedHostPath(root as string)) {
+        if (!isCleanAbsolutePath(root as string)) {
+            return;
+        }
+        if (isProtectedHostPath(root as string)) {
             problems.push(
                 `replicated:volumeRoots[${index}]: ${String(root)} is a system or Replicated path (/, /etc, /usr, /var/lib/docker, /var/lib/replicated, /tmp, ...). ` +
                     "Fix: use a dedicated directory such as /srv/replicated-volumes",
+            );
+        } else if (!belowDataPrefix(root as string)) {
+            problems.push(
+                `replicated:volumeRoots[${index}]: ${String(root)} is not below a data directory (replicated:dataPrefixes = ${prefixList}). ` +
+                    "Fix: use a directory such as /srv/replicated-volumes, or add its data directory to replicated:dataPrefixes (pulumi config set --path 'replicated:dataPrefixes[2]' /data2)",
             );
         }
     });
     const operations = input.operations as Record<string, unknown> | undefined;
     const snapshot = operations?.snapshot as Record<string, unknown> | undefined;
-    if (typeof snapshot?.destination === "string" && isCleanAbsolutePath(snapshot.destination) && isProtectedHostPath(snapshot.destination)) {
+    if (typeof snapshot?.destination === "string" && isCleanAbsolutePath(snapshot.destination)) {
+        if (isProtectedHostPath(snapshot.destination)) {
+            problems.push(
+                `replicated:operations.snapshot.destination: ${snapshot.destination} is a system or Replicated path. ` +
+                    "Fix: pulumi config set --path 'replicated:operations.snapshot.destination' /srv/replicated-snapshots",
+            );
+        } else if (!belowDataPrefix(snapshot.destination)) {
+            problems.push(
+                `replicated:operations.snapshot.destination: ${snapshot.destination} is not below a data directory (replicated:dataPrefixes = ${prefixList}). ` +
+                    "Fix: pulumi config set --path 'replicated:operations.snapshot.destination' /srv/replicated-snapshots, or add its data directory to replicated:dataPrefixes",
+            );
+        }
+    }
+
+    const airgap = input.airgap as Record<string, unknown> | undefined;
+    if (typeof airgap?.imagesDir === "string" && isCleanAbsolutePath(airgap.imagesDir)) {
+        const imagesDir = airgap.imagesDir;
+        const writableByOthers = [...SERVICE_TREES, ...(volumeRoots as string[]), "/tmp", "/var/tmp", "/dev/shm", "/run/user", "/run/lock", "/var/lock"];
+        const inside = writableByOthers.find((tree) => isPathWithin(imagesDir, tree) || isPathWithin(tree, imagesDir));
+        if (inside !== undefined || imagesDir === "/") {
+            problems.push(
+                `replicated:airgap.imagesDir: ${imagesDir} ${inside !== undefined ? `overlaps ${inside}, which the service account, an application or every user can write` : "is the root directory"}; an image planted there would run with the Docker socket. ` +
+                    "Fix: pulumi config set --path 'replicated:airgap.imagesDir' /var/lib/replicated-images (a root-owned directory that only root can write)",
+            );
+        }
+    }
+    const images = input.images as Record<string, unknown> | undefined;
+    if (typeof images?.helper === "string" && images.helper.includes("@sha256:") && input.airgap !== undefined) {
         problems.push(
-            `replicated:operations.snapshot.destination: ${snapshot.destination} is a system or Replicated path. ` +
-                "Fix: pulumi config set --path 'replicated:operations.snapshot.destination' /srv/replicated-snapshots",
+            `replicated:images.helper: a digest reference cannot be checked after docker load (a loaded image has no registry digest). ` +
+                "Fix: in air-gap mode give the helper a tag, and pin its image id: pulumi config set --path 'replicated:images.pins.replicated-helper' sha256:<image id>",
         );
+    }
+    if (images?.pins !== null && typeof images?.pins === "object") {
+        const applicationImages = new Set(
+            (Array.isArray(input.applications) ? (input.applications as Array<Record<string, unknown>>) : []).map((app) => app?.image).filter((image): image is string => typeof image === "string"),
+        );
+        for (const name of Object.keys(images.pins as Record<string, unknown>)) {
+            if (!(REPLICATED_IMAGES as readonly string[]).includes(name) && !applicationImages.has(name)) {
+                problems.push(
+                    `replicated:images.pins.${name}: no image of that name: pins are keyed by ${REPLICATED_IMAGES.join(", ")} or an application's image reference. ` +
+                        `Fix: pulumi config rm --path 'replicated:images.pins.${name}', or use one of those names`,
+                );
+            }
+        }
     }
     const volumes = operations?.volumes as Record<string, unknown> | undefined;
     const volumeItems = Array.isArray(volumes?.items) ? (volumes.items as Record<string, unknown>[]) : [];
@@ -837,6 +1039,9 @@ const EXAMPLES: Record<string, string> = {
     "serviceUser.name": "replicated",
     "serviceUser.uid": "1017",
     "serviceUser.allowNobodyUid": "true",
+    "serviceUser.adoptExisting": "replicated",
+    "dataPrefixes[]": "/srv",
+    "images.pins": "(a map; see README \"Images\")",
     hosts: "(a list; see stacks/Pulumi.acme-online.yaml)",
     "hosts[].name": "primary-1",
     "hosts[].address": "10.0.0.11",
@@ -903,7 +1108,7 @@ function exampleFix(pathParts: readonly PropertyKey[]): string {
     return `pulumi config set ${flag}'${key}' ${example}`;
 }
 
-function describeIssue(issue: z.core.$ZodIssue, input: Record<string, unknown>): string {
+function describeIssue(issue: z.core.$ZodIssue, input: Record<string, unknown>, secretKeys: ReadonlySet<string>): string {
     const key = configKey(issue.path);
     if (issue.code === "unrecognized_keys") {
         return issue.keys
@@ -912,10 +1117,43 @@ function describeIssue(issue: z.core.$ZodIssue, input: Record<string, unknown>):
     }
     const received = valueAt(input, issue.path);
     const what = received === undefined && issue.code === "invalid_type" ? "is required" : issue.message;
-    // Never echo a secret's value into an error message.
-    const isSecret = issue.path[0] === "sshPrivateKey";
-    const shown = isSecret || received === undefined || typeof received === "object" ? "" : ` (got ${JSON.stringify(received)})`;
+    // Never echo a secret key's value, an environment value or a proxy URL (it may hold credentials).
+    const top = String(issue.path[0]);
+    const hidden = secretKeys.has(top) || top === "sshPrivateKey" || top === "httpProxy" || issue.path.includes("env");
+    const shown = hidden || received === undefined || typeof received === "object" ? "" : ` (got ${JSON.stringify(received)})`;
     return `${key}: ${what}${shown}. Fix: ${exampleFix(issue.path)}`;
+}
+
+/**
+ * `problem` with every value of a secret key (and the SSH key), every application environment
+ * value and every URL credential replaced: cross-field messages quote values, and a value that is
+ * secret must never reach a terminal or a CI log through them.
+ */
+function withoutSecrets(problem: string, input: Record<string, unknown>, secretKeys: ReadonlySet<string>, rawSecrets: readonly string[]): string {
+    const hidden = new Set<string>(rawSecrets.filter((value) => value.length >= 4));
+    const collect = (value: unknown): void => {
+        if (typeof value === "string" || typeof value === "number") {
+            if (String(value).length >= 4) {
+                hidden.add(String(value));
+            }
+        } else if (value !== null && typeof value === "object") {
+            Object.values(value as Record<string, unknown>).forEach(collect);
+        }
+    };
+    for (const key of [...secretKeys, "sshPrivateKey"]) {
+        collect(input[key]);
+    }
+    const applications = Array.isArray(input.applications) ? (input.applications as unknown[]) : [];
+    for (const app of applications) {
+        if (app !== null && typeof app === "object") {
+            collect((app as Record<string, unknown>).env);
+        }
+    }
+    let text = problem.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s"]*@/gi, "$1<redacted>@");
+    for (const value of [...hidden].sort((a, b) => b.length - a.length)) {
+        text = text.split(value).join("<secret>");
+    }
+    return text;
 }
 
 function valueAt(input: unknown, pathParts: readonly PropertyKey[]): unknown {

@@ -7,13 +7,13 @@ import type { HostConfig, ReplicatedConfig } from "./config";
 import { ApplicationContainers, applicationImageReferences, applicationsForHost } from "./apps";
 import { hostConnection } from "./host/connection";
 import { HostDirectories, OwnershipRepair, ServiceAccount, VersionGuard } from "./host";
-import { ElevatedOperation, dataPrefixesOf, helperImageReference, plannedOperations, requestFromPlan } from "./ops";
+import { ElevatedOperation, helperImageReference, plannedOperations, requestFromPlan } from "./ops";
 import {
+    ContainerHealth,
     CoreServices,
     Images,
     Sidecars,
     hostDockerProvider,
-    imagePinsOf,
     imagesForHost,
     serviceNetwork,
     serviceSettingsFor,
@@ -35,6 +35,12 @@ export class ReplicatedHost extends pulumi.ComponentResource {
     public readonly uid: pulumi.Output<number>;
     /** gid of the docker group (owner group of the docker socket). */
     public readonly dockerGid: pulumi.Output<number>;
+    /**
+     * Completes only when every Replicated container of this host (core services and sidecars) is
+     * healthy; `pulumi up` fails there, naming the container, when one is not. Depend on it for
+     * steps that need a working host.
+     */
+    public readonly ready: pulumi.Resource;
     /** Summary line of each elevated operation requested on this host, by operation name. */
     public readonly operations: Readonly<Record<string, pulumi.Output<Record<string, unknown>>>>;
 
@@ -51,6 +57,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                 runAs: args.config.runAs,
                 userName: args.config.serviceUser.name,
                 uid: args.config.serviceUser.uid,
+                adoption: { adoptExisting: args.config.serviceUser.adoptExisting, allowNobodyUid: args.config.serviceUser.allowNobodyUid },
             },
             { parent: this },
         );
@@ -121,7 +128,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                 // Application images come the same way: pulled, or loaded in air-gap mode.
                 additionalReferences: applicationImageReferences(args.config, args.host),
                 airgap: args.config.airgap,
-                pins: imagePinsOf(args.config.images),
+                pins: args.config.images.pins,
                 provider: dockerProvider,
                 connection,
                 become: args.host.become,
@@ -147,7 +154,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
             dependsOn: hostReady,
         };
         const isPrimary = args.host.role === "primary";
-        new CoreServices(
+        const core = new CoreServices(
             `${name}-core`,
             {
                 ...containerHost,
@@ -160,8 +167,9 @@ export class ReplicatedHost extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        let sidecarContainers: Sidecars["containers"] = {};
         if (isPrimary) {
-            new Sidecars(
+            const sidecars = new Sidecars(
                 `${name}-sidecars`,
                 {
                     ...containerHost,
@@ -174,7 +182,15 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
+            sidecarContainers = sidecars.containers;
         }
+        // --- health gate: every Replicated container of the host healthy ---
+        const health = new ContainerHealth(
+            name,
+            { containers: { ...core.containers, ...sidecarContainers }, connection, become: args.host.become },
+            { parent: this },
+        );
+        this.ready = health.ready;
 
         // --- elevated operations ---
         // One short-lived root helper container per request id in replicated:operations (support
@@ -194,7 +210,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                     helperImage: images.helperImage ?? helperImageReference(args.config),
                     helperImageId: images.helperImagePin,
                     timeoutSeconds: args.config.operations.timeoutSeconds,
-                    dataPrefixes: dataPrefixesOf(args.config),
+                    dataPrefixes: args.config.dataPrefixes,
                     // The support bundle redacts the daemon token by value (it lives only in the containers' env).
                     secretValues: planned.operation === "support-bundle" ? [args.daemonToken] : undefined,
                     dependsOn: [...hostReady, ...images.resources, ...(previousOperation ? [previousOperation] : [])],
@@ -231,7 +247,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                     helperImage: images.helperImage ?? helperImageReference(args.config),
                     helperImageId: images.helperImagePin,
                     timeoutSeconds: args.config.operations.timeoutSeconds,
-                    dataPrefixes: dataPrefixesOf(args.config),
+                    dataPrefixes: args.config.dataPrefixes,
                     volumesDependOn: [...hostReady, ...images.resources, ...(previousOperation ? [previousOperation] : [])],
                     dependsOn: hostReady,
                 },

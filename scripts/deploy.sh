@@ -28,6 +28,14 @@ MSG
     exit 1
 fi
 
+# Pulumi.yaml's config schema (defaults, `type: object`) follows the CLI's rules as of 3.213.0.
+min_version=3.213.0
+version=$(pulumi version 2>/dev/null | sed -n '1s/^v//p')
+if [ -z "$version" ] || [ "$(printf '%s\n%s\n' "$min_version" "$version" | sort -V | head -n 1)" != "$min_version" ]; then
+    echo "deploy: the Pulumi CLI ${version:-(version unknown)} is too old: this project needs $min_version or later (its Pulumi.yaml config schema follows that release's rules). Upgrade: curl -fsSL https://get.pulumi.com | sh" >&2
+    exit 1
+fi
+
 # Local file backend by default: state lives in .pulumi-state/ next to the project.
 if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
     mkdir -p .pulumi-state

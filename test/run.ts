@@ -1,18 +1,22 @@
 /**
- * Test entry: `npm test` runs every tier in order (unit, policy, host, engine) and prints each
- * tier's counts; `node --import tsx test/run.ts <tier>` runs one. Each test file runs in its own
- * process (node --test), which Pulumi's process-global runtime state needs.
+ * Test entry: `npm test` runs every tier in order (unit, policy, host, engine, cli) and prints
+ * each tier's counts; `node --import tsx test/run.ts <tier>` runs one. Each test file runs in its
+ * own process (node --test), which Pulumi's process-global runtime state needs.
  *
  * Host and engine tiers need root and a Docker engine. Where those are missing they are skipped
- * with the reason printed; with CI=true they fail instead.
+ * with the reason printed; with CI=true they fail instead. The cli tier runs its driver against a
+ * stand-in `pulumi` everywhere, and the real Pulumi CLI only where it and its plugins are
+ * installed; elsewhere that part is skipped with its reason, also under CI=true (CI has no CLI).
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-const TIERS = ["unit", "policy", "host", "engine"] as const;
+const TIERS = ["unit", "policy", "host", "engine", "cli"] as const;
 type Tier = (typeof TIERS)[number];
 const HOST_TIERS: readonly Tier[] = ["host", "engine"];
+/** Tiers whose files share the machine's Docker engine (the cli tier: the sandbox host). */
+const SERIAL_TIERS: readonly Tier[] = [...HOST_TIERS, "cli"];
 
 interface Counts {
     passed: number;
@@ -32,10 +36,10 @@ function testFiles(tier: Tier): string[] {
         .map((file) => path.join(dir, file));
 }
 
-function runNodeTest(tier: Tier, files: string[]): Promise<Counts & { code: number }> {
-    // Unit and policy files are independent and fast: run two at a time on 2 cores. Host and
-    // engine files share the machine's Docker engine: one at a time.
-    const concurrency = HOST_TIERS.includes(tier) ? "1" : "2";
+function runNodeTest(tier: Tier, files: string[]): Promise<Counts & { code: number; skipReasons: string[] }> {
+    // Unit and policy files are independent and fast: run two at a time on 2 cores. Host, engine
+    // and cli files share the machine's Docker engine: one at a time.
+    const concurrency = SERIAL_TIERS.includes(tier) ? "1" : "2";
     const args = ["--import", "tsx", "--test", `--test-concurrency=${concurrency}`, "--test-reporter=spec", ...files];
     return new Promise((resolve) => {
         const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], env: process.env });
@@ -46,7 +50,10 @@ function runNodeTest(tier: Tier, files: string[]): Promise<Counts & { code: numb
         });
         child.on("close", (code) => {
             const count = (label: string) => Number(new RegExp(`^ℹ ${label} (\\d+)$`, "m").exec(output)?.[1] ?? 0);
+            // A test that skips itself prints `SKIPPED <what>: <reason>`; the summary repeats it.
+            const skipReasons = [...new Set([...output.matchAll(/^SKIPPED (.+)$/gm)].map((m) => m[1]))];
             resolve({
+                skipReasons,
                 passed: count("pass"),
                 failed: count("fail") + count("cancelled"),
                 skipped: count("skipped") + count("todo"),
@@ -103,7 +110,8 @@ async function main(): Promise<void> {
         if (counts.code !== 0 || counts.failed > 0) {
             ok = false;
         }
-        summary.push([tier, `${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`]);
+        const reasons = counts.skipReasons.length > 0 ? ` (${counts.skipReasons.join("; ")})` : "";
+        summary.push([tier, `${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped${reasons}`]);
     }
 
     console.log("\n=== summary ===");

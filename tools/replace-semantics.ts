@@ -1,11 +1,16 @@
 /**
  * What a changed input does to an existing resource, per provider, as `pulumi up` would do it.
- * Sources: the provider schemas (ForceNew fields of terraform-provider-docker's docker_container,
- * docker_image and docker_network behind @pulumi/docker 5.x; random_password's RequiresReplace
- * fields) and pulumi-command 1.x (`triggers` replaces; any other change is an update that re-runs
- * `update`, or `create` when no update command is set; a connection change is an update,
- * pulumi-command#447). Docker has no API to modify a network, so every Network input replaces.
+ * Docker resources: the schema of tools/docker-provider-model.ts (kreuzwerker v4.5.0 behind
+ * @pulumi/docker 5.2.0): a ForceNew attribute replaces; the container attributes the provider's
+ * Update passes to ContainerUpdate change the running container; any other container attribute
+ * is only recorded in the state. Remote commands: pulumi-command 1.x (`triggers` replaces; any
+ * other change is an update that re-runs `update`, or `create` when no update command is set; a
+ * connection change is an update, pulumi-command#447). random_password: every input replaces.
+ *
+ * This is per top-level input; the exact diff of a stored state against new inputs (sets,
+ * defaults, read-back values, ignoreChanges) is diffResource in tools/docker-provider-model.ts.
  */
+import { CONTAINER, CONTAINER_UPDATED_IN_PLACE, NETWORK, REMOTE_IMAGE, schemaOf } from "./docker-provider-model";
 
 /** How Pulumi applies a change. */
 export type ChangeAction = "replace" | "update";
@@ -16,38 +21,9 @@ export interface InputSemantics {
     readonly effect: string;
 }
 
-export const CONTAINER = "docker:index/container:Container";
-export const REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage";
-export const NETWORK = "docker:index/network:Network";
+export { CONTAINER, NETWORK, REMOTE_IMAGE };
 export const REMOTE_COMMAND = "command:remote:Command";
 export const RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword";
-
-/** Container inputs the provider changes on the running container (`docker update`). */
-const CONTAINER_UPDATED_IN_PLACE = new Set(["restart", "maxRetryCount", "cpuShares", "memory", "memorySwap", "cpuSet"]);
-
-/**
- * Container inputs that are not ForceNew but that the provider's update does not apply to the
- * running container: they are stored in state and take effect the next time it is recreated.
- */
-const CONTAINER_STATE_ONLY = new Set([
-    "tmpfs",
-    "healthcheck",
-    "init",
-    "cpuPeriod",
-    "cpuQuota",
-    "rm",
-    "start",
-    "wait",
-    "waitTimeout",
-    "attach",
-    "logs",
-    "mustRun",
-    "removeVolumes",
-    "destroyGraceSeconds",
-    "containerReadRefreshTimeoutMilliseconds",
-]);
-
-const REMOTE_IMAGE_REPLACES = new Set(["name", "platform", "pullTriggers", "triggers", "build"]);
 
 /**
  * The semantics of a change to the top-level input `key` of a resource of `type`. `inputs` are the
@@ -56,19 +32,24 @@ const REMOTE_IMAGE_REPLACES = new Set(["name", "platform", "pullTriggers", "trig
 export function inputSemantics(type: string, key: string, inputs: Record<string, unknown> = {}): InputSemantics {
     switch (type) {
         case CONTAINER:
-            if (CONTAINER_UPDATED_IN_PLACE.has(key)) {
+        case REMOTE_IMAGE:
+        case NETWORK: {
+            const attribute = schemaOf(type)?.[key];
+            if (attribute === undefined) {
+                return { action: "update", effect: "not in the provider model; check the provider's docs" };
+            }
+            if (attribute.forceNew) {
+                const effect = type === CONTAINER ? "container recreated" : type === NETWORK ? "network recreated" : "image pulled again";
+                return { action: "replace", effect };
+            }
+            if (type === CONTAINER && CONTAINER_UPDATED_IN_PLACE.includes(key)) {
                 return { action: "update", effect: "applied to the running container (docker update)" };
             }
-            if (CONTAINER_STATE_ONLY.has(key)) {
+            if (type === CONTAINER) {
                 return { action: "update", effect: "recorded only; the running container keeps the old value until it is recreated" };
             }
-            return { action: "replace", effect: "container recreated" };
-        case REMOTE_IMAGE:
-            return REMOTE_IMAGE_REPLACES.has(key)
-                ? { action: "replace", effect: "image pulled again" }
-                : { action: "update", effect: "provider setting only" };
-        case NETWORK:
-            return { action: "replace", effect: "network recreated (Docker cannot modify a network)" };
+            return { action: "update", effect: "provider setting only" };
+        }
         case RANDOM_PASSWORD:
             return { action: "replace", effect: "a new value is generated" };
         case REMOTE_COMMAND:

@@ -125,6 +125,8 @@ export class ApplicationContainers extends pulumi.ComponentResource {
                 provider: args.provider,
                 deleteBeforeReplace: spec.deleteBeforeReplace,
                 additionalSecretOutputs: spec.additionalSecretOutputs,
+                ignoreChanges: spec.ignoreChanges,
+                replaceOnChanges: spec.replaceOnChanges,
                 // A bind mount of a missing directory fails: the volumes run goes first.
                 dependsOn: [...(args.dependsOn ?? []), ...(app.volumes.length > 0 && volumesCommand ? [volumesCommand] : [])],
             });

@@ -5,8 +5,10 @@
  * numeric `user` `<uid>:<docker gid>` and `groupAdds` [docker gid], all capabilities dropped,
  * `no-new-privileges`, a read-only root file system with a tmpfs `/tmp`, memory and CPU limits,
  * rotated json-file logs, a healthcheck, the `unless-stopped` restart policy, ports bound
- * to an explicit address (never the provider's 0.0.0.0 default), a user-defined network, and
- * labels naming stack, host and service.
+ * to an explicit address (never the provider's 0.0.0.0 default), a user-defined network,
+ * labels naming stack, host and service, a stop grace period, and anonymous volumes kept on
+ * removal. Every value is one the docker provider reads back unchanged (so the next preview is
+ * empty), or is listed in {@link IGNORED_READ_BACK}; see tools/docker-provider-model.ts.
  *
  * Nothing here registers resources or does I/O. The only Pulumi calls combine inputs that are not
  * known yet (the uid and docker gid reported by the host, the image id, the daemon token); when
@@ -39,6 +41,33 @@ export const TMPFS_MOUNTS: Readonly<Record<string, string>> = Object.freeze({
 /** json-file log rotation: at most 3 files of 10 MiB per container, so logs cannot fill the disk. */
 export const LOG_DRIVER = "json-file";
 export const LOG_OPTIONS: Readonly<Record<string, string>> = Object.freeze({ "max-size": "10m", "max-file": "3" });
+
+/**
+ * Inputs whose read-back the docker provider cannot match, so a difference after creation is
+ * ignored (resource option `ignoreChanges`):
+ * - `logOpts`: Docker merges the daemon's `log-opts` (daemon.json) into every container whose
+ *   log driver is the daemon's default (moby mergeAndVerifyLogConfig), the provider reads the
+ *   merged map back, and `log_opts` is ForceNew: without this every preview on such a host
+ *   would replace every container. Consequence: a change of {@link LOG_OPTIONS} reaches a
+ *   container when it is next recreated (every version upgrade recreates all of them).
+ */
+export const IGNORED_READ_BACK: readonly string[] = Object.freeze(["logOpts"]);
+
+/**
+ * Inputs the provider's update only records in the state (not ForceNew, not applied by
+ * ContainerUpdate): a change must recreate the container, or the running one keeps the old
+ * value while the state says otherwise. `mounts` is ForceNew only when the number of mounts
+ * changes (no nested field is ForceNew), so a changed source or mode alone would be such an
+ * update too.
+ */
+export const REPLACE_ON_CHANGES: readonly string[] = Object.freeze(["mounts", "tmpfs", "healthcheck"]);
+
+/**
+ * Default grace period of a stop (`destroyGraceSeconds` and the container's own `stopTimeout`):
+ * Docker's own `docker stop` default. Without `destroyGraceSeconds` the provider stops a
+ * container with timeout 0, i.e. SIGKILL right after the stop signal, on every replacement.
+ */
+export const DEFAULT_STOP_GRACE_SECONDS = 10;
 
 /**
  * `unless-stopped`, chosen over the CIS 5.15 text's `on-failure:5`: with `on-failure` Docker does
@@ -101,6 +130,12 @@ export interface ServiceDefinition {
      * where the definition is written.
      */
     readonly capabilityAdds?: readonly string[];
+    /**
+     * Seconds the service gets to exit after SIGTERM before SIGKILL, when Pulumi removes or
+     * replaces the container (`destroyGraceSeconds`) and when Docker stops it (`stopTimeout`:
+     * `docker stop`, engine shutdown, reboot). Default: {@link DEFAULT_STOP_GRACE_SECONDS}.
+     */
+    readonly stopGraceSeconds?: number;
 }
 
 /** Where and as whom the container runs. */
@@ -144,6 +179,10 @@ export interface ContainerSpec {
     readonly additionalSecretOutputs: string[];
     /** Fixed names and host ports: the old container must go before the new one starts. */
     readonly deleteBeforeReplace: true;
+    /** {@link IGNORED_READ_BACK}. */
+    readonly ignoreChanges: string[];
+    /** {@link REPLACE_ON_CHANGES}. */
+    readonly replaceOnChanges: string[];
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -166,6 +205,7 @@ export class ContainerSpecError extends Error {
 export function containerSpec(definition: ServiceDefinition, context: SpecContext): ContainerSpec {
     validateDefinition(definition, context);
     const legacyRoot = context.legacyRoot ?? false;
+    const stopGrace = definition.stopGraceSeconds ?? DEFAULT_STOP_GRACE_SECONDS;
     const hasSecretEnv = Object.keys(definition.secretEnv ?? {}).length > 0;
 
     const args: docker.ContainerArgs = {
@@ -197,6 +237,9 @@ export function containerSpec(definition: ServiceDefinition, context: SpecContex
         envs: environment(definition),
         networksAdvanced: [{ name: context.network }],
         memory: definition.memoryMb,
+        // memory + swap = memory: no swap. Unset, dockerd stores twice the memory and the
+        // provider reads that back (memory_swap is not Computed): a diff on every preview.
+        memorySwap: definition.memoryMb,
         cpuShares: definition.cpuShares,
         restart: RESTART_POLICY,
         logDriver: LOG_DRIVER,
@@ -213,11 +256,18 @@ export function containerSpec(definition: ServiceDefinition, context: SpecContex
             { label: LABEL_HOST, value: context.hostName },
             { label: LABEL_SERVICE, value: definition.name },
         ],
+        destroyGraceSeconds: stopGrace,
+        stopTimeout: stopGrace,
+        // Anonymous volumes an image declares stay when a container is removed or replaced:
+        // nothing on a host is deleted by Pulumi (the provider's default is to remove them).
+        removeVolumes: false,
     };
     return {
         args,
         additionalSecretOutputs: hasSecretEnv ? ["envs"] : [],
         deleteBeforeReplace: true,
+        ignoreChanges: [...IGNORED_READ_BACK],
+        replaceOnChanges: [...REPLACE_ON_CHANGES],
     };
 }
 
@@ -386,6 +436,10 @@ function validateDefinition(definition: ServiceDefinition, context: SpecContext)
     }
     if (definition.healthcheck.trim() === "" || /[\0\n]/.test(definition.healthcheck)) {
         fail("the healthcheck must be one non-empty line");
+    }
+    const grace = definition.stopGraceSeconds ?? DEFAULT_STOP_GRACE_SECONDS;
+    if (!Number.isInteger(grace) || grace < 1 || grace > 600) {
+        fail(`stop grace period ${grace} s must be an integer between 1 and 600`);
     }
     for (const capability of definition.capabilityAdds ?? []) {
         if (!CAPABILITY.test(capability) || capability === "ALL" || capability === "SYS_ADMIN") {

@@ -67,6 +67,8 @@ export function hardenedContainer(
         provider: args.provider,
         deleteBeforeReplace: spec.deleteBeforeReplace,
         additionalSecretOutputs: spec.additionalSecretOutputs,
+        ignoreChanges: spec.ignoreChanges,
+        replaceOnChanges: spec.replaceOnChanges,
         dependsOn: args.dependsOn,
     });
 }

@@ -1,3 +1,4 @@
+export * from "./container-health";
 export * from "./container-spec";
 export * from "./core-services";
 export * from "./image-refs";

@@ -37,7 +37,21 @@ export function serviceNetworkArgs(settings: ServiceNetworkSettings): docker.Net
     };
 }
 
+/**
+ * Network inputs whose read-back the provider cannot match: Docker adds the daemon's
+ * `default-network-opts` (daemon.json) to the options of every new network of that driver
+ * (moby createNetwork), the provider reads them back, and `options` is ForceNew: without this a
+ * host with such defaults would show a network replacement on every preview (and fail it, the
+ * containers being attached). Consequence: a changed private address does not replace the
+ * network; every published port names its address anyway.
+ */
+export const NETWORK_IGNORED_READ_BACK: readonly string[] = Object.freeze(["options"]);
+
 /** The network resource; fixed name, so the old one goes before a replacement is created. */
 export function serviceNetwork(name: string, settings: ServiceNetworkSettings, opts: pulumi.CustomResourceOptions): docker.Network {
-    return new docker.Network(name, serviceNetworkArgs(settings), { ...opts, deleteBeforeReplace: true });
+    return new docker.Network(name, serviceNetworkArgs(settings), {
+        ...opts,
+        deleteBeforeReplace: true,
+        ignoreChanges: [...NETWORK_IGNORED_READ_BACK],
+    });
 }

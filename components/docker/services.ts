@@ -54,6 +54,21 @@ export const SERVICE_LIMITS: Readonly<Record<string, { memoryMb: number; cpuShar
     "replicated-premkit": { memoryMb: 256, cpuShares: 256 },
 });
 
+/**
+ * Seconds each service gets between SIGTERM and SIGKILL when it is stopped (a replacement on
+ * upgrade, `pulumi destroy`, `docker stop`, an engine restart or a reboot). The daemon and the
+ * operator finish the API calls in flight and close their state on disk; statsd flushes its
+ * metrics (every 10 s); the console and premkit only serve requests, for which Docker's own
+ * default of 10 s is enough.
+ */
+export const STOP_GRACE_SECONDS: Readonly<Record<string, number>> = Object.freeze({
+    replicated: 30,
+    "replicated-ui": 10,
+    "replicated-operator": 30,
+    "replicated-statsd": 15,
+    "replicated-premkit": 10,
+});
+
 /** What the service definitions need to know about the host and the stack (all validated config). */
 export interface ServiceSettings {
     /** This host's name (NODENAME). */
@@ -136,6 +151,7 @@ export function daemonService(settings: ServiceSettings): ServiceDefinition {
             (port): PortBinding => ({ internal: port, external: port, ip: settings.privateAddress, protocol: "tcp" }),
         ),
         ...SERVICE_LIMITS[SERVICE_NAMES.daemon],
+        stopGraceSeconds: STOP_GRACE_SECONDS[SERVICE_NAMES.daemon],
         healthcheck: tcpProbe("127.0.0.1", OPERATOR_ENDPOINT_PORT),
     };
 }
@@ -148,6 +164,7 @@ export function adminConsoleService(settings: ServiceSettings): ServiceDefinitio
         env: { LOG_LEVEL: settings.logLevel },
         ports: [{ internal: UI_CONTAINER_PORT, external: settings.uiPort, ip: settings.uiBindAddress, protocol: "tcp" }],
         ...SERVICE_LIMITS[SERVICE_NAMES.ui],
+        stopGraceSeconds: STOP_GRACE_SECONDS[SERVICE_NAMES.ui],
         healthcheck: tcpProbe("127.0.0.1", UI_CONTAINER_PORT),
     };
 }
@@ -171,6 +188,7 @@ export function operatorService(settings: ServiceSettings, options: { local: boo
         secretEnv: { DAEMON_TOKEN: settings.daemonToken },
         ports: [],
         ...SERVICE_LIMITS[SERVICE_NAMES.operator],
+        stopGraceSeconds: STOP_GRACE_SECONDS[SERVICE_NAMES.operator],
         // Healthy means: the daemon endpoint answers from here.
         healthcheck: tcpProbe(settings.primaryAddress, OPERATOR_ENDPOINT_PORT),
     };
@@ -184,6 +202,7 @@ export function statsdService(settings: ServiceSettings): ServiceDefinition {
         env: {},
         ports: [{ internal: STATSD_PORT, external: STATSD_PORT, ip: settings.privateAddress, protocol: "udp" }],
         ...SERVICE_LIMITS[SERVICE_NAMES.statsd],
+        stopGraceSeconds: STOP_GRACE_SECONDS[SERVICE_NAMES.statsd],
         healthcheck: tcpProbe("127.0.0.1", GRAPHITE_WEB_PORT),
     };
 }
@@ -196,6 +215,7 @@ export function premkitService(settings: ServiceSettings): ServiceDefinition {
         env: {},
         ports: [{ internal: PREMKIT_HTTPS_PORT, external: PREMKIT_HOST_PORT, ip: settings.privateAddress, protocol: "tcp" }],
         ...SERVICE_LIMITS[SERVICE_NAMES.premkit],
+        stopGraceSeconds: STOP_GRACE_SECONDS[SERVICE_NAMES.premkit],
         healthcheck: tcpProbe("127.0.0.1", PREMKIT_HTTPS_PORT),
     };
 }

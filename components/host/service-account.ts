@@ -26,14 +26,22 @@ export interface AccountSummary {
     readonly changed: number;
 }
 
+/** What account.sh may adopt besides the accounts it recognises itself. */
+export interface AccountAdoption {
+    /** Adopt an existing account of this name although it is neither this program's nor the install script's (`serviceUser.adoptExisting`). */
+    readonly adoptExisting?: string;
+    /** Accept an account with uid 65534 (`serviceUser.allowNobodyUid`). Default false. */
+    readonly allowNobodyUid?: boolean;
+}
+
 /**
- * Positional arguments of account.sh: `<mode> <user name> <uid or "">`. Legacy root mode always
- * passes `root root ""`, so the serviceUser settings cannot alter that command.
- * Throws on a name or uid that config validation should already have refused.
+ * Positional arguments of account.sh: `<mode> <user name> <uid or ""> <adopt or ""> <allow 65534>`.
+ * Legacy root mode always passes `root root "" "" false`, so the serviceUser settings cannot
+ * alter that command. Throws on a name or uid that config validation should already have refused.
  */
-export function accountScriptArgs(runAs: RunAs, userName: string, uid?: number): string[] {
+export function accountScriptArgs(runAs: RunAs, userName: string, uid?: number, adoption: AccountAdoption = {}): string[] {
     if (runAs === "root") {
-        return ["root", "root", ""];
+        return ["root", "root", "", "", "false"];
     }
     if (!isValidAccountName(userName)) {
         throw new Error(`ServiceAccount: invalid userName ${JSON.stringify(userName)}: it must match ^[a-z_][a-z0-9_-]{0,30}$`);
@@ -41,7 +49,10 @@ export function accountScriptArgs(runAs: RunAs, userName: string, uid?: number):
     if (uid !== undefined && (!Number.isInteger(uid) || uid < 1 || uid > MAX_ID)) {
         throw new Error(`ServiceAccount: invalid uid ${String(uid)}: it must be an integer from 1 to ${MAX_ID}`);
     }
-    return ["replicated", userName, uid === undefined ? "" : String(uid)];
+    if (adoption.adoptExisting !== undefined && adoption.adoptExisting !== userName) {
+        throw new Error(`ServiceAccount: adoptExisting ${JSON.stringify(adoption.adoptExisting)} must be the service account's own name ${JSON.stringify(userName)}`);
+    }
+    return ["replicated", userName, uid === undefined ? "" : String(uid), adoption.adoptExisting ?? "", adoption.allowNobodyUid === true ? "true" : "false"];
 }
 
 function idField(summary: Record<string, unknown>, key: string, min: number): number {
@@ -81,6 +92,8 @@ export interface ServiceAccountArgs {
      * picks a system uid; an existing account is reused with its uid). Ignored in root mode.
      */
     readonly uid?: number;
+    /** Existing accounts to adopt beyond the program's own and the install script's. Default: none. */
+    readonly adoption?: AccountAdoption;
 }
 
 /**
@@ -106,7 +119,7 @@ export class ServiceAccount extends pulumi.ComponentResource {
         const runAs = args.runAs ?? "replicated";
         const invocation = remoteInvocation(
             loadScript("account"),
-            accountScriptArgs(runAs, args.userName ?? "replicated", args.uid),
+            accountScriptArgs(runAs, args.userName ?? "replicated", args.uid, args.adoption),
             args.host.become,
         );
 

@@ -11,8 +11,11 @@
 #         "operator": only the operator (and on-demand operations) run here
 #
 # Directories are created one level at a time (never mkdir -p, never recursive chown/chmod);
-# each is checked first and changed only when its owner or mode differs. A path that exists as
-# a file, a symbolic link or anything else but a directory fails the run, naming the path.
+# each is checked first and changed only when its owner or mode differs, through a handle opened
+# without following links (lib/ensure-dirs.sh: the service account can swap names inside its own
+# directories). A path that exists as a file, a symbolic link or anything else but a directory
+# fails the run, naming the path; so does a directory that belongs to a uid other than root or
+# <uid>. Every path is checked before the first change, so a refusal changes nothing.
 # /etc/tmpfiles.d/replicated.conf is rewritten only when its content differs.
 #
 # Prints one JSON line last:
@@ -65,49 +68,14 @@ esac
 
 # --- directories ---
 
-# Describe what sits at a path that should be a directory, for the error message.
+# replicated-include: ensure-dirs
+
+# Describe what sits at a path that should be a regular file, for the error message.
 describe() {
 	if [ -L "$1" ]; then
 		printf 'a symbolic link to %s' "$(readlink -- "$1" || printf '?')"
 	else
 		stat -c %F -- "$1"
-	fi
-}
-
-# ensure_dir PATH: PATH is a real directory (not a link), owned owner_uid:owner_gid, mode DIR_MODE.
-# Its parent must already exist: the list below is ordered parents first.
-ensure_dir() {
-	path=$1
-	directories=$((directories + 1))
-	if [ -L "$path" ] || { [ -e "$path" ] && [ ! -d "$path" ]; }; then
-		die "$path exists but is $(describe "$path"), not a directory. Nothing was changed there. Fix: move it away (mv -- $path $path.orig), then re-run"
-	fi
-	did_change=0
-	was=absent
-	if [ ! -d "$path" ]; then
-		# mkdir -m is exact (umask does not apply); the owner follows below.
-		mkdir -m "$DIR_MODE" -- "$path" || die "cannot create $path; see the message above"
-		did_change=1
-	fi
-	# Checked again right before changing it: chown -h never follows a link that appeared meanwhile.
-	if [ -L "$path" ] || [ ! -d "$path" ]; then
-		die "$path was replaced by $(describe "$path") while being set up; nothing was changed there"
-	fi
-	current=$(stat -c '%u:%g %a' -- "$path")
-	if [ "$did_change" = 0 ]; then
-		was=$current
-	fi
-	if [ "${current% *}" != "$owner_uid:$owner_gid" ]; then
-		chown -h -- "$owner_uid:$owner_gid" "$path"
-		did_change=1
-	fi
-	if [ "${current#* }" != "$DIR_MODE" ]; then
-		chmod -- "$DIR_MODE" "$path"
-		did_change=1
-	fi
-	if [ "$did_change" = 1 ]; then
-		note "set $path to $owner_uid:$owner_gid mode 0$DIR_MODE (was: $was)"
-		changed=$((changed + 1))
 	fi
 }
 
@@ -174,19 +142,16 @@ acquire_lock
 
 # Every host: the service account's home, where on-demand operations write (support bundles,
 # scratch), and the operator's state and runtime directories (the primary runs a local operator).
-ensure_dir /var/lib/replicated
-ensure_dir /var/lib/replicated/support-bundles
-ensure_dir /var/lib/replicated/tmp
+# Only the primary runs the daemon, the UI and the sidecars. Parents before children.
+set -- /var/lib/replicated /var/lib/replicated/support-bundles /var/lib/replicated/tmp
 if [ "$role" = primary ]; then
-	# Only the primary runs the daemon, the UI and the sidecars.
-	ensure_dir /var/lib/replicated/db
-	ensure_dir /var/lib/replicated/statsd
-	ensure_dir /var/lib/replicated/premkit
-	ensure_dir /var/lib/replicated/snapshots
-	ensure_dir /var/run/replicated
+	set -- "$@" /var/lib/replicated/db /var/lib/replicated/statsd /var/lib/replicated/premkit \
+		/var/lib/replicated/snapshots /var/run/replicated
 fi
-ensure_dir /var/lib/replicated-operator
-ensure_dir /var/run/replicated-operator
+set -- "$@" /var/lib/replicated-operator /var/run/replicated-operator
+directories=$#
+dirs_changed=$(ensure_dirs directories "$owner_uid" "$owner_gid" "0$DIR_MODE" "$@")
+changed=$((changed + dirs_changed))
 ensure_tmpfiles
 
 printf '{"changed":%s,"uid":%s,"gid":%s,"role":"%s","directories":%s,"tmpfiles":"%s"}\n' \

@@ -27,7 +27,8 @@ import { imagesForHost, replicatedImageReference } from "../../components/docker
 import { parseAccountSummary } from "../../components/host/service-account";
 import { parseSummaryLine } from "../../components/shell";
 import { packConfigForStack, validateResource } from "../../policy/rules";
-import { dockerEngineResolver, type EngineEvent } from "../support/container-runner";
+import { plannedState } from "../../tools/docker-provider-model";
+import { dockerEngineResolver, previewAfterRefresh, type EngineEvent } from "../support/container-runner";
 import { hostResolver, testHostConfig, type CommandRun } from "../support/host-runner";
 import { recordProgram, type RecordedResource, type Resolver } from "../support/mock-recorder";
 import { hostTierAvailability, requireHostTier } from "../support/preflight";
@@ -161,7 +162,8 @@ function convergedResolver(host: TestHost, engine: Resolver): Resolver {
             return engine(resource);
         }
         const name = String(resource.inputs.name);
-        const inspected = await docker(host, ["inspect", "--format", "{{.Id}}", name]);
+        // `docker inspect replicated` would find the daemon container of that name, not the network.
+        const inspected = await docker(host, [resource.type === NETWORK ? "network" : "container", "inspect", "--format", "{{.Id}}", name]);
         if (inspected.code !== 0) {
             throw new Error(`${resource.type} ${name} should exist on ${host.name} after the first apply: ${inspected.stderr.trim()}`);
         }
@@ -191,7 +193,7 @@ async function childMain(): Promise<void> {
         error = err instanceof Error ? err.message : String(err);
     }
     const reply: ApplyResult = { resources, runs, events, error: error ?? errors[0], seconds: (performance.now() - started) / 1000 };
-    // Exit only once the reply is flushed: a pipe takes large writes asynchronously.
+    // Exit only once the reply is flushed: a pipe write is asynchronous, and exit would cut it.
     process.stdout.write(REPLY_MARKER + JSON.stringify(reply), () => process.exit(0));
 }
 
@@ -237,6 +239,8 @@ interface Setup {
     containers: Array<Record<string, string>>;
     /** `stat` of the volume directories after each apply. */
     volumes: Array<Record<string, string>>;
+    /** After each apply: what the next preview would change (provider model over docker inspect). */
+    previews: string[][];
     timings: Record<string, number>;
 }
 
@@ -289,8 +293,7 @@ function inputsByResource(result: ApplyResult): Record<string, string> {
 
 if (process.env[CHILD_ENV] !== undefined) {
     childMain().catch((error: unknown) => {
-        process.stdout.write(REPLY_MARKER + JSON.stringify({ resources: [], runs: [], events: [], error: String(error), seconds: 0 }));
-        process.exit(0);
+        process.stdout.write(REPLY_MARKER + JSON.stringify({ resources: [], runs: [], events: [], error: String(error), seconds: 0 }), () => process.exit(0));
     });
 } else {
     let setup: Setup | undefined;
@@ -321,6 +324,19 @@ if (process.env[CHILD_ENV] !== undefined) {
             });
         const containers: Array<Record<string, string>> = [];
         const volumes: Array<Record<string, string>> = [];
+        const previews: string[][] = [];
+        /** The provider's Read of every container and network now, diffed against the apply's inputs. */
+        const nextPreview = async (result: ApplyResult): Promise<string[]> => {
+            const changes: string[] = [];
+            for (const resource of result.resources.filter((r) => r.type === CONTAINER || r.type === NETWORK)) {
+                // A converged apply only looked the resource up: its stored state is the planned
+                // state the first apply's Read started from, with the id.
+                const stored = { ...resource, state: { ...plannedState(resource.type, resource.inputs), id: resource.state.id } };
+                const diff = await previewAfterRefresh(host, stored);
+                changes.push(...diff.attributes.map((c) => `${resource.name}: ${c.path} ${JSON.stringify(c.old)} -> ${JSON.stringify(c.new)}`));
+            }
+            return changes;
+        };
 
         started = performance.now();
         const first = await apply({ hosts, config: config(), token, mode: "create" });
@@ -329,23 +345,26 @@ if (process.env[CHILD_ENV] !== undefined) {
         for (const name of APP_NAMES) await appReport(host, name);
         containers.push(await containerStates(host));
         volumes.push(await volumeStats(host));
+        previews.push(await nextPreview(first));
 
         started = performance.now();
         const second = await apply({ hosts, config: config(), token, mode: "converged" });
         timings.apply2 = seconds(started);
         containers.push(await containerStates(host));
         volumes.push(await volumeStats(host));
+        previews.push(await nextPreview(second));
 
         started = performance.now();
         const third = await apply({ hosts, config: config("0770"), token, mode: "converged" });
         timings.apply3 = seconds(started);
         containers.push(await containerStates(host));
         volumes.push(await volumeStats(host));
+        previews.push(await nextPreview(third));
 
         const account = first.runs.find((r) => r.script === "account");
         assert.ok(account, "the account script ran");
         const summary = parseAccountSummary(account.stdout);
-        setup = { host, first, second, third, uid: summary.uid, dockerGid: summary.dockerGid, containers, volumes, timings };
+        setup = { host, first, second, third, uid: summary.uid, dockerGid: summary.dockerGid, containers, volumes, previews, timings };
     });
 
     after(async () => {
@@ -497,6 +516,12 @@ if (process.env[CHILD_ENV] !== undefined) {
             const probe = await run(s.host, `cat ${ROOT}/explicit/probe`);
             assert.equal(probe.stdout.trim(), "written by 1234:1234", "the data stays");
             assert.deepEqual(s.containers[2], s.containers[0], "no container recreated");
+        });
+
+        test("after every apply the next preview is empty: the provider's Read of every container and network matches the inputs", async (t) => {
+            const s = await ready(t);
+            if (!s) return;
+            assert.deepEqual(s.previews, [[], [], []]);
         });
 
         test("no application container sees the docker socket; each runs read-only with every capability dropped", async (t) => {

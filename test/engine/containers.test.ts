@@ -21,7 +21,8 @@ import { parseAccountSummary } from "../../components/host/service-account";
 import { parseSummaryLine } from "../../components/shell";
 import { scriptNameOf } from "../support/canned-outputs";
 import { runCisChecks, type ContainerInspect } from "../support/cis-docker-bench";
-import { dockerEngineResolver, pingEngineOverSsh, waitHealthy, type EngineEvent } from "../support/container-runner";
+import { dockerEngineResolver, pingEngineOverSsh, previewAfterRefresh, waitHealthy, type EngineEvent } from "../support/container-runner";
+import { diffResource } from "../../tools/docker-provider-model";
 import { hostResolver, testHostConfig, type CommandRun } from "../support/host-runner";
 import { recordProgram, type RecordedResource, type Recording } from "../support/mock-recorder";
 import { hostTierAvailability, requireHostTier } from "../support/preflight";
@@ -334,6 +335,38 @@ describe("engine tier: hardened containers on real Docker", () => {
             }
         }
         assert.deepEqual(failures, []);
+    });
+
+    test("the next preview is empty: the provider's Read of every container and network, diffed against the inputs", async (t) => {
+        const s = await ready(t);
+        if (!s) return;
+        const changes: string[] = [];
+        for (const resource of [...s.recording.byType("docker:index/container:Container"), ...s.recording.byType("docker:index/network:Network")]) {
+            const host = s.hosts.find((h) => resource.name.startsWith(`${h.name}-`));
+            assert.ok(host, resource.name);
+            // What the next `pulumi preview` diffs: the state stored after the create ...
+            const stored = diffResource(resource.type, resource.state, resource.inputs, { ignoreChanges: resource.options.ignoreChanges });
+            // ... and after a refresh: Read of what the engine holds now.
+            const refreshed = await previewAfterRefresh(host, resource);
+            for (const [when, diff] of [["stored", stored], ["refreshed", refreshed]] as const) {
+                for (const change of diff.attributes) {
+                    changes.push(`${when} ${resource.name}: ${change.path} ${JSON.stringify(change.old)} -> ${JSON.stringify(change.new)}${change.requiresNew ? " (replace)" : ""}`);
+                }
+            }
+        }
+        assert.deepEqual(changes, []);
+    });
+
+    test("the health gate ran once per host and saw every container healthy", async (t) => {
+        const s = await ready(t);
+        if (!s) return;
+        for (const host of s.hosts) {
+            const gate = s.runs.find((r) => r.host === host.name && r.script === "container-health");
+            assert.ok(gate, `the health gate ran on ${host.name}`);
+            const summary = parseSummaryLine(gate.stdout) as { healthy: string[]; failed: string[] };
+            assert.deepEqual([...summary.healthy].sort(), [...containersOn(s, host)].sort());
+            assert.deepEqual(summary.failed, []);
+        }
     });
 
     test("every container turns healthy", async (t) => {

@@ -126,7 +126,7 @@ test("a path that exists as a file, or as a symlink, fails clearly and is left a
         const fileBefore = await statPaths(operator, ["/var/lib/replicated/tmp"]);
         const asFile = await up();
         assert.ok(asFile.error);
-        assert.match(asFile.error, /\/var\/lib\/replicated\/tmp exists but is regular file, not a directory\. Nothing was changed there\. Fix: move it away/);
+        assert.match(asFile.error, /\/var\/lib\/replicated\/tmp exists but is a regular file, not a directory\. Nothing was changed there\. Fix: move it away/);
         assert.equal(runOf(asFile, operator, "directories").code, 1);
         assert.deepEqual(await statPaths(operator, ["/var/lib/replicated/tmp"]), fileBefore, "the file is left exactly as it was");
         assert.equal(await sh(operator, "stat -c '%u:%g %F' /var/lib/replicated/tmp; cat /var/lib/replicated/tmp"), "0:0 regular file\nkeep");
@@ -144,9 +144,9 @@ test("a path that exists as a file, or as a symlink, fails clearly and is left a
     }
     const repaired = await up();
     assertOk(repaired);
-    // /var/lib/replicated/tmp came back during the symlink run (directories are ensured in
-    // order, up to the failing one); the runtime directory now.
-    assert.equal(summaryOf(repaired, operator, "directories").changed, 1, "the runtime directory recreated");
+    // Every path is checked before the first change, so the failed runs created nothing: both
+    // directories come back now.
+    assert.equal(summaryOf(repaired, operator, "directories").changed, 2, "the scratch and runtime directories recreated");
     const stats = await statPaths(operator, ["/var/lib/replicated/tmp", "/var/run/replicated-operator"]);
     for (const dir of Object.keys(stats)) {
         assert.match(stats[dir], new RegExp(`^${uid}:${gid} 750 directory `), dir);

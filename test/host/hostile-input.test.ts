@@ -216,12 +216,14 @@ test("the scripts refuse hostile arguments themselves (quoted literally, validat
     if (!(await requireHostTier(t))) return;
     const attempts: Array<[string, string[], RegExp]> = [];
     for (const value of Object.values(HOSTILE)) {
-        attempts.push(["account", ["replicated", value, ""], /replicated account: invalid user name/]);
+        attempts.push(["account", ["replicated", value, "", "", "false"], /replicated account: invalid user name/]);
         if (value !== "") {
-            // An empty uid is valid for account.sh: it means "no pinned uid".
-            attempts.push(["account", ["replicated", "replicated", value], /replicated account: invalid uid/]);
+            // An empty uid is valid for account.sh: it means "no pinned uid"; an empty adopt name "adopt nothing".
+            attempts.push(["account", ["replicated", "replicated", value, "", "false"], /replicated account: invalid uid/]);
+            attempts.push(["account", ["replicated", "replicated", "", value, "false"], /replicated account: the account to adopt/]);
         }
-        attempts.push(["account", [value, "replicated", ""], /replicated account: mode must be/]);
+        attempts.push(["account", ["replicated", "replicated", "", "", value], /replicated account: the fifth argument must be true or false/]);
+        attempts.push(["account", [value, "replicated", "", "", "false"], /replicated account: mode must be/]);
         attempts.push(["directories", [value, "999", "primary"], /replicated directories: invalid uid/]);
         attempts.push(["directories", ["1017", "999", value], /replicated directories: role must be/]);
         attempts.push(["repair-ownership", ["1017", value], /replicated repair-ownership: invalid gid/]);
@@ -234,7 +236,7 @@ test("the scripts refuse hostile arguments themselves (quoted literally, validat
         assert.equal(result.stdout, "", "no summary line for a refused run");
     }
     // The values arrived literally: the refusal quotes the command substitution unexpanded.
-    const literal = remoteInvocation(loadScript("account"), ["replicated", HOSTILE["command substitution"], ""], "none");
+    const literal = remoteInvocation(loadScript("account"), ["replicated", HOSTILE["command substitution"], "", "", "false"], "none");
     const shown = await run(host, literal.command, { stdin: literal.stdin });
     assert.ok(shown.stderr.includes(`invalid user name "$(touch ${MARKER})"`), shown.stderr);
     assert.equal(await markersOnHost(), "", "no marker file on the host");

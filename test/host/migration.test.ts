@@ -22,7 +22,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { imagesForHost, replicatedImageReference } from "../../components/docker/image-refs";
 import { VERSION_RECORD, parseVersionGuardSummary, versionGuardScriptArgs } from "../../components/host/version-guard";
-import { parseAccountSummary, parseRepairSummary } from "../../components/host";
+import { accountScriptArgs, parseAccountSummary, parseRepairSummary } from "../../components/host";
 import { loadScript, remoteInvocation } from "../../components/shell";
 import { sh, testHostConfig, type CommandRun } from "../support/host-runner";
 import type { RecordedResource } from "../support/mock-recorder";
@@ -229,7 +229,7 @@ describe("legacy root mode and the opt-in migration", () => {
         const result = await up("legacyInstall", config({ runAs: "root" }));
         assertOk(result);
         const account = parseAccountSummary(onlyRun(result, "account").stdout);
-        assert.deepEqual(onlyRun(result, "account").args, ["root", "root", ""]);
+        assert.deepEqual(onlyRun(result, "account").args, accountScriptArgs("root", "root"));
         assert.equal(account.uid, 0);
         dockerGid = account.dockerGid;
         assert.ok(dockerGid > 0);
@@ -326,8 +326,8 @@ describe("legacy root mode and the opt-in migration", () => {
         assertOk(again);
         assert.deepEqual(
             again.runs.map((r) => r.script),
-            ["repair-ownership"],
-            "only the repair runs: the account and directories were done by the killed run, the version is unchanged",
+            ["repair-ownership", "container-health"],
+            "only the repair runs (the account and directories were done by the killed run, the version is unchanged), then the health gate for the replaced containers",
         );
         const repair = parseRepairSummary(onlyRun(again, "repair-ownership").stdout);
         assert.equal(repair.changed, left, "the re-run re-owns exactly what the killed run left");
@@ -420,7 +420,8 @@ describe("version upgrades and the downgrade guard", () => {
         const ids = await containerIds();
         const result = await up("upgrade", config({ version: V2 }));
         assertOk(result);
-        assert.deepEqual(result.runs.map((r) => r.script).sort(), ["load-images", "version-guard"]);
+        // The health gate runs again for the replaced containers.
+        assert.deepEqual(result.runs.map((r) => r.script).sort(), ["container-health", "load-images", "version-guard"]);
         const guard = parseVersionGuardSummary(onlyRun(result, "version-guard").stdout);
         assert.deepEqual([guard.direction, guard.previous, guard.previousSource, guard.version, guard.changed], ["upgrade", V1, "record", V2, 1]);
         assert.match(await record(), new RegExp(`^version=${V2}\\nchannel=stable\\n0:0 644 `));
@@ -485,7 +486,8 @@ describe("version upgrades and the downgrade guard", () => {
         assert.deepEqual([guard.direction, guard.previous, guard.version, guard.changed], ["downgrade", V2, V1, 1]);
         assert.match(onlyRun(result, "version-guard").stderr, new RegExp(`downgrading Replicated from ${V2} to ${V1} \\(replicated:allowDowngrade is set\\)`));
         assert.match(await record(), new RegExp(`^version=${V1}\\n`));
-        assert.deepEqual(result.runs.map((r) => r.script).sort(), ["load-images", "version-guard"]);
+        // The health gate runs again for the replaced containers.
+        assert.deepEqual(result.runs.map((r) => r.script).sort(), ["container-health", "load-images", "version-guard"]);
         const newIds = await containerIds();
         for (const name of CONTAINERS) {
             assert.notEqual(newIds[name], ids[name], `${name} replaced`);

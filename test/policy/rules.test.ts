@@ -287,6 +287,17 @@ describe("no-wildcard-port-bindings", () => {
         assert.equal(run("no-wildcard-port-bindings", wildcard, { allowAllInterfaces: false }).length, 1);
     });
 
+    test("every spelling of the unspecified address is a wildcard, in container ports and in docker run -p", () => {
+        for (const ip of ["0.0.0.0", "::", "::ffff:0.0.0.0", "0:0:0:0:0:0:0:0", "::0", "0::", "::0.0.0.0"]) {
+            const wildcard = container(hardened("replicated-ui", { ports: [{ internal: 8800, external: 8800, ip }] }));
+            assert.equal(run("no-wildcard-port-bindings", wildcard).length, 1, ip);
+            assert.ok(publishesOnAllInterfaces(`[${ip}]:8080:80`), `[${ip}]`);
+            assert.ok(publishesOnAllInterfaces(`${ip}:8080:80/tcp`), ip);
+        }
+        assert.equal(publishesOnAllInterfaces("[::ffff:10.0.0.5]:8080:80"), false);
+        assert.equal(publishesOnAllInterfaces("fd00::1:8080:80"), false);
+    });
+
     test("publishAllPorts fails", () => {
         assert.equal(run("no-wildcard-port-bindings", container(hardened("replicated-ui", { ports: [], publishAllPorts: true }))).length, 1);
     });

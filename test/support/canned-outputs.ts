@@ -38,6 +38,8 @@ const SUMMARIES: Record<string, (args: string[]) => Record<string, unknown>> = {
     "load-images": (args) => ({ loaded: [], present: args.slice(1), changed: 0 }),
     // An elevated operation that just ran: OPERATION REQUEST ... (the summary shape varies by operation).
     "elevated-run": (args) => ({ operation: args[0], request: args[1], changed: 1 }),
+    // Every container healthy: TIMEOUT CONTAINER...
+    "container-health": (args) => ({ healthy: args.slice(1), failed: [], seconds: 0, changed: 0 }),
 };
 
 /** The script name from the `# replicated-script: <name>` header of a command's stdin. */

@@ -75,6 +75,8 @@ export interface RecordOptions {
     readonly resolve?: Resolver;
     /** The program to run; default: the project's index.ts default export. */
     readonly program?: () => unknown;
+    /** Called for every registration as it reaches the engine (also when the program fails later). */
+    readonly onRegister?: (resource: RecordedResource) => void;
 }
 
 export function ref(type: string, name: string): string {
@@ -183,6 +185,7 @@ export async function recordProgram(options: RecordOptions): Promise<Recording> 
             state: {},
         };
         resources.push(record);
+        options.onRegister?.(record);
         pending.set(ref(record.type, record.name), record);
         return original.call(this, req, cb);
     };
@@ -199,7 +202,8 @@ export async function recordProgram(options: RecordOptions): Promise<Recording> 
                 if (record) {
                     record.state = state;
                 }
-                return { id: `${args.name}-id`, state };
+                // A resolver that creates the real thing returns its id (a replaced container gets a new one).
+                return { id: typeof extra?.id === "string" ? extra.id : `${args.name}-id`, state };
             },
             call: (args: pulumi.runtime.MockCallArgs) => args.inputs,
         },

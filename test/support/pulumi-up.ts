@@ -5,13 +5,22 @@
  * - same inputs: nothing runs, the previous outputs are reused;
  * - new resource: created (remote commands run over SSH via host-runner, docker resources on the
  *   host's engine via container-runner);
- * - changed inputs: the provider semantics of tools/replace-semantics decide. A remote command
- *   update re-runs its create; a container replacement with `deleteBeforeReplace` removes the old
- *   container, then creates the new one (a fixed-name container without it would clash, which
- *   the real provider would also fail on); a RemoteImage replacement resolves the new image and
- *   keeps the old one when `keepLocally` is set;
+ * - docker resources (Container, Network, RemoteImage): the stored state is what the provider's
+ *   Read stored after the create (container-runner reads the real engine back through the model
+ *   of tools/docker-provider-model.ts), and the next diff is the bridge's diff of that state
+ *   against the new inputs (ignoreChanges applied as the engine and the bridge do:
+ *   pulumi/pulumi step_generator.go processIgnoreChanges puts the OLD inputs back, the bridge
+ *   drops the attribute diffs), not inputs against inputs. An update applies what the
+ *   provider's Update applies (ContainerUpdate for restart, memory, swap, CPU); a replacement of
+ *   a container always deletes first (the bridge's ResourceInfo sets DeleteBeforeReplace for
+ *   docker_container), stopping and removing the old container with the OLD state's
+ *   destroyGraceSeconds and removeVolumes; a name held by a container the runner did not create
+ *   is the provider's create conflict, never something to remove;
+ * - other resources: changed inputs and tools/replace-semantics decide. A remote command update
+ *   re-runs its create, a `triggers` change replaces it (create runs again);
  * - resources gone from the program: deleted after a successful run (a remote command without a
- *   delete command runs nothing, a container is removed).
+ *   delete command runs nothing, a container is stopped and removed as on a replacement, a
+ *   network removed).
  *
  * A failed resource keeps its previous state and stops everything that depends on it, as on
  * `pulumi up`. Pulumi's runtime is process-global, so each apply runs in a child process (this
@@ -27,8 +36,18 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { containerUpdateBody, diffResource, plannedAction, plannedState, schemaOf, type Values } from "../../tools/docker-provider-model";
 import { CONTAINER, NETWORK, REMOTE_COMMAND, REMOTE_IMAGE, inputSemantics } from "../../tools/replace-semantics";
-import { dockerEngineResolver, providerSettings, type EngineEvent } from "./container-runner";
+import {
+    deleteContainer,
+    deleteNetwork,
+    dockerEngineResolver,
+    providerSettings,
+    startContainer,
+    updateContainer,
+    type ContainerDeletion,
+    type EngineEvent,
+} from "./container-runner";
 import { hostResolver, type CommandRun } from "./host-runner";
 import { recordProgram, type RecordedResource, type Resolver } from "./mock-recorder";
 import { docker, run, shQuote, type TestHost } from "./testhost";
@@ -44,6 +63,8 @@ export interface UpStep {
     readonly finished: number;
     /** For a replacement with deleteBeforeReplace: when the old resource was gone. */
     readonly oldDeleted?: number;
+    /** A container stopped and removed (replace, delete): with which settings of the old state. */
+    readonly deletion?: ContainerDeletion;
     /** The step failed with this message. */
     readonly error?: string;
 }
@@ -152,6 +173,8 @@ async function childMain(): Promise<void> {
     const engineEvents: EngineEvent[] = [];
     const errors: string[] = [];
     const applied = new Map<string, RecordedResource>();
+    /** Inputs the engine stores for a resource whose ignored properties took their old values. */
+    const storedInputs = new Map<string, Record<string, unknown>>();
     /** Docker provider `<type>::<name>` → its test host. */
     const providerHosts = new Map<string, TestHost>();
 
@@ -170,12 +193,24 @@ async function childMain(): Promise<void> {
         return host;
     };
 
-    const removeContainer = async (resource: RecordedResource): Promise<void> => {
-        const id = String(resource.state.containerId ?? resource.state.id ?? resource.inputs.name);
-        const result = await docker(hostOfDockerResource(resource), ["rm", "--force", id], { timeoutMs: 180_000 });
-        if (result.code !== 0 && !/No such container/i.test(result.stderr)) {
-            throw new Error(`deleting container ${resource.name} (${id}) failed: ${result.stderr.trim()}`);
+    /** resourceDockerContainerDelete from `resource`'s stored state (never by name). */
+    const removeContainer = (resource: RecordedResource): Promise<ContainerDeletion> => deleteContainer(hostOfDockerResource(resource), resource.state, resource.name);
+
+    /**
+     * pulumi/pulumi step_generator.go processIgnoreChanges: for a resource that exists, every
+     * ignored property takes its OLD input value (for the diff, an update and a replacement).
+     */
+    const withIgnoredInputs = (resource: RecordedResource, before: RecordedResource): RecordedResource => {
+        if (resource.options.ignoreChanges.length === 0) return resource;
+        const inputs = { ...resource.inputs };
+        for (const path of resource.options.ignoreChanges) {
+            if (/[.[]/.test(path)) {
+                throw new Error(`${resource.name}: ignoreChanges path ${path} below the top level is not emulated`);
+            }
+            if (before.inputs[path] === undefined) delete inputs[path];
+            else inputs[path] = before.inputs[path];
         }
+        return { ...resource, inputs };
     };
 
     /** State so far: the previous state with every step that finished applied. */
@@ -221,6 +256,73 @@ async function childMain(): Promise<void> {
         process.exit(0);
     };
 
+    /**
+     * One docker resource that exists: the bridge's diff of the stored (read-back) state against
+     * the new inputs decides (tools/docker-provider-model.ts), then the provider's update or
+     * replacement runs on the host's engine.
+     */
+    const dockerStep = async (resource: RecordedResource, before: RecordedResource, begun: number): Promise<Record<string, unknown> | undefined> => {
+        const diff = diffResource(resource.type, before.state, resource.inputs, { ignoreChanges: resource.options.ignoreChanges });
+        const providerChanged = before.options.provider !== resource.options.provider;
+        const action = providerChanged ? "replace" : plannedAction(diff, resource.options.replaceOnChanges);
+        const changed = [...diff.changedKeys, ...(providerChanged ? ["(provider)"] : [])];
+        const record = (op: UpStep["op"], extra: Partial<UpStep> = {}) =>
+            steps.push({ op, type: resource.type, name: resource.name, changed, started: begun, finished: Date.now(), ...extra });
+        if (action === "same") {
+            record("same");
+            return before.state;
+        }
+        const host = hostOfDockerResource(resource);
+        if (action === "update") {
+            // The provider's Update does not read back: the state is the planned state over the old one.
+            const state: Values = { ...before.state, ...plannedState(resource.type, resource.inputs) };
+            for (const key of resource.options.ignoreChanges) state[key] = before.state[key];
+            if (resource.type === CONTAINER) {
+                const body = containerUpdateBody(diff, resource.inputs);
+                if (body !== undefined) await updateContainer(host, before.state, body, resource.name);
+                if (before.state.mustRun === false && state.mustRun !== false && state.start !== false) {
+                    await startContainer(host, before.state, resource.name);
+                }
+            } else if (resource.type === REMOTE_IMAGE) {
+                // resourceDockerImageUpdate: find the image again and read it back.
+                const refreshed = await base(resource);
+                record("update");
+                return refreshed;
+            }
+            record("update");
+            return state;
+        }
+        switch (resource.type) {
+            case CONTAINER: {
+                // docker_container's ResourceInfo sets DeleteBeforeReplace: the old one goes first,
+                // with the OLD state's stop timeout and removeVolumes.
+                const deletion = await removeContainer(before);
+                const oldDeleted = Date.now();
+                const state = await base(resource);
+                record("replace", { oldDeleted, deletion });
+                return state;
+            }
+            case NETWORK: {
+                if (!resource.options.deleteBeforeReplace) {
+                    throw new Error(`${resource.name}: replacing network ${String(resource.inputs.name)} without deleteBeforeReplace creates the new one first, which clashes with the old name`);
+                }
+                await deleteNetwork(host, before.state, resource.name);
+                const oldDeleted = Date.now();
+                const state = await base(resource);
+                record("replace", { oldDeleted });
+                return state;
+            }
+            default: {
+                const state = await base(resource);
+                if (before.state.keepLocally !== true) {
+                    await docker(host, ["rmi", String(before.state.name)]);
+                }
+                record("replace");
+                return state;
+            }
+        }
+    };
+
     /** What `pulumi up` does for one resource; returns its outputs. */
     const step = async (resource: RecordedResource): Promise<Record<string, unknown> | undefined> => {
         const begun = Date.now();
@@ -239,6 +341,11 @@ async function childMain(): Promise<void> {
             const state = await base(resource);
             steps.push({ op: "create", type: resource.type, name: resource.name, started: begun, finished: Date.now() });
             return state;
+        }
+        if (schemaOf(resource.type) !== undefined) {
+            const processed = withIgnoredInputs(resource, before);
+            storedInputs.set(stateKey(resource), processed.inputs);
+            return dockerStep(processed, before, begun);
         }
         const changed = changedInputKeys(before.inputs, resource.inputs);
         if (before.options.provider !== resource.options.provider) {
@@ -271,12 +378,6 @@ async function childMain(): Promise<void> {
                     record("update");
                     return state;
                 }
-                case CONTAINER:
-                    if (changed.some((key) => inputSemantics(CONTAINER, key).effect.startsWith("applied to the running container"))) {
-                        throw new Error(`${resource.name}: an in-place container update (${changed.join(", ")}) is not emulated; add docker update here`);
-                    }
-                    record("update");
-                    return { ...before.state, ...resource.inputs };
                 default:
                     if (resource.type === "pulumi:providers:docker") {
                         await base(resource);
@@ -287,27 +388,6 @@ async function childMain(): Promise<void> {
         }
 
         switch (resource.type) {
-            case CONTAINER: {
-                if (!resource.options.deleteBeforeReplace) {
-                    throw new Error(
-                        `${resource.name}: replacing a container named ${String(resource.inputs.name)} without deleteBeforeReplace ` +
-                            "creates the new one first, which clashes with the old one's name",
-                    );
-                }
-                await removeContainer(before);
-                const oldDeleted = Date.now();
-                const state = await base(resource);
-                record("replace", { oldDeleted });
-                return state;
-            }
-            case REMOTE_IMAGE: {
-                const state = await base(resource);
-                if (before.inputs.keepLocally !== true) {
-                    await docker(hostOfDockerResource(resource), ["rmi", String(before.inputs.name)]);
-                }
-                record("replace");
-                return state;
-            }
             case REMOTE_COMMAND: {
                 if (typeof before.inputs.delete === "string") {
                     throw new Error(`${resource.name}: running a delete command is not emulated (the program sets none)`);
@@ -316,8 +396,6 @@ async function childMain(): Promise<void> {
                 record("replace");
                 return state;
             }
-            case NETWORK:
-                throw new Error(`${resource.name}: replacing a network (${changed.join(", ")}) is not emulated`);
             default: {
                 const state = await base(resource);
                 record("replace");
@@ -330,7 +408,8 @@ async function childMain(): Promise<void> {
     const resolver: Resolver = (resource) => {
         const pending = step(resource).then(
             (state) => {
-                applied.set(stateKey(resource), { ...resource, state: { ...resource.inputs, ...(state ?? {}) } });
+                const inputs = storedInputs.get(stateKey(resource)) ?? resource.inputs;
+                applied.set(stateKey(resource), { ...resource, inputs, state: { ...inputs, ...(state ?? {}) } });
                 return state;
             },
             (error: unknown) => {
@@ -398,15 +477,20 @@ async function childMain(): Promise<void> {
         const current = new Set(resources.map(stateKey));
         for (const gone of [...previous.values()].reverse().filter((r) => !current.has(stateKey(r)))) {
             const begun = Date.now();
+            let deletion: ContainerDeletion | undefined;
             if (gone.type === CONTAINER) {
-                await removeContainer(gone);
+                deletion = await removeContainer(gone);
+            } else if (gone.type === NETWORK) {
+                await deleteNetwork(hostOfDockerResource(gone), gone.state, gone.name);
+            } else if (gone.type === REMOTE_IMAGE && gone.state.keepLocally !== true) {
+                await docker(hostOfDockerResource(gone), ["rmi", String(gone.state.name)]);
             } else if (gone.type === REMOTE_COMMAND && typeof gone.inputs.delete === "string") {
                 throw new Error(`${gone.name}: running a delete command is not emulated (the program sets none)`);
             } else if (gone.custom && ![REMOTE_COMMAND, REMOTE_IMAGE].includes(gone.type)) {
                 throw new Error(`${gone.type} ${gone.name}: deleting this type is not emulated`);
             }
             state.delete(stateKey(gone));
-            steps.push({ op: "delete", type: gone.type, name: gone.name, started: begun, finished: Date.now() });
+            steps.push({ op: "delete", type: gone.type, name: gone.name, started: begun, finished: Date.now(), ...(deletion ? { deletion } : {}) });
         }
     }
     const reply: Omit<UpResult, "seconds"> = { error, state: [...state.values()], resources, outputs, steps, runs, engineEvents };

@@ -467,9 +467,10 @@ describe("config validation of applications", () => {
     test("field rules: image with a tag, env names and values, command, healthcheck, memory, unknown keys", () => {
         expectProblem(appProblems([{ name: "a", image: "registry.example.com/acme/web", user: "1:1" }]), /applications\[0\]\.image: must be an image reference with an explicit tag/);
         expectProblem(appProblems([{ name: "a", image, user: "1:1", env: { "BAD-NAME": "x" } }]), /applications\[0\]\.env\.BAD-NAME: environment variable names must match/);
-        expectProblem(appProblems([{ name: "a", image, user: "1:1", env: { OK: "a\nb" } }]), /env\.OK: must not contain a newline or NUL/);
+        expectProblem(appProblems([{ name: "a", image, user: "1:1", env: { OK: "a\nb" } }]), /env\.OK: must not contain a newline, carriage return or NUL/);
         expectProblem(appProblems([{ name: "a", image, user: "1:1", command: [] }]), /applications\[0\]\.command: must have at least one element/);
         expectProblem(appProblems([{ name: "a", image, user: "1:1", command: ["sh", "-c", "a\nb"] }]), /command\[2\]: must not contain a newline/);
+        expectProblem(appProblems([{ name: "a", image, user: "1:1", command: ["/app", ""] }]), /command\[1\]: must not be an empty string \(the docker provider refuses empty command arguments\)/);
         expectProblem(appProblems([{ name: "a", image, user: "1:1", healthcheck: "  " }]), /healthcheck: must not be empty/);
         expectProblem(appProblems([{ name: "a", image, user: "1:1", memory: 8 }]), /memory: must be at least 16 MiB/);
         expectProblem(appProblems([{ name: "a", image, user: "1:1", privileged: true }]), /applications\[0\]\.privileged: unknown key/);

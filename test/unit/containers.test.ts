@@ -6,9 +6,11 @@
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import { describe, test } from "node:test";
 import { CANNED_DAEMON_TOKEN, CANNED_DOCKER_GID, CANNED_UID, scriptNameOf } from "../support/canned-outputs";
-import { containerPlan, networkCreateArgs, providerSettings } from "../support/container-runner";
+import { providerSettings } from "../support/container-runner";
+import { containerCreatePlan, diffResource, networkCreateBody, plannedState } from "../../tools/docker-provider-model";
 import { recordCanned, type RecordedResource, type Recording } from "../support/mock-recorder";
 import { readStackConfig, recordStack, stackConfigForTest, stackNames } from "../support/stacks";
 
@@ -217,16 +219,20 @@ for (const stack of stackNames()) {
             }
         });
 
-        test("the engine tier can apply every recorded container and network", async () => {
+        test("the provider model can create every recorded container and network, and plans no change against its own plan", async () => {
             const recording = await recordStack(stack);
             for (const c of recording.byType(CONTAINER)) {
-                const plan = containerPlan(c.inputs, c.name);
-                assert.ok(plan.create.includes("--read-only"));
-                assert.ok(plan.create.includes("--user"));
+                const plan = containerCreatePlan(c.inputs, c.name);
+                const hostConfig = plan.body.HostConfig as Record<string, unknown>;
+                assert.equal(hostConfig.ReadonlyRootfs, true, c.name);
+                assert.match(String(plan.body.User ?? ""), /^\d+:\d+$/, c.name);
                 assert.deepEqual(plan.networks.map((n) => n.name), ["replicated"]);
+                assert.equal(hostConfig.MemorySwap, hostConfig.Memory, `${c.name}: swap pinned to the memory limit`);
+                // The planned state against the same inputs: every input is known to the model.
+                assert.deepEqual(diffResource(CONTAINER, plannedState(CONTAINER, c.inputs), c.inputs).changedKeys, [], c.name);
             }
             for (const n of recording.byType("docker:index/network:Network")) {
-                assert.equal(networkCreateArgs(n.inputs, n.name).at(-1), "replicated");
+                assert.equal(networkCreateBody(n.inputs).Name, "replicated");
             }
         });
     });
@@ -290,17 +296,20 @@ describe("docker provider key handling", () => {
         const provider = recording.find("pulumi:providers:docker", "acme-1-docker");
         assert.ok(!JSON.stringify(provider.inputs).includes("unit-test-secret-key"), "key contents never in provider inputs");
         const { sshOpts } = providerSettings(provider.inputs);
-        const keyFile = sshOpts[sshOpts.indexOf("-i") + 1];
-        assert.ok(keyFile.endsWith(`/replicated-${stack}-acme-1.key`), keyFile);
+        const keyOption = sshOpts[sshOpts.indexOf("-i") + 1];
+        assert.equal(keyOption, `~/.ssh/pulumi-replicated/replicated-${stack}.key`, "a path ssh expands itself, the same on every machine");
+        // ssh expands ~ from the passwd entry, as os.userInfo() reads it.
+        const expand = (file: string): string => file.replace(/^~\//, `${os.userInfo().homedir}/`);
+        const keyFile = expand(keyOption);
         try {
             assert.equal(fs.readFileSync(keyFile, "utf8"), key);
             assert.equal(fs.statSync(keyFile).mode & 0o777, 0o600);
             assert.equal(fs.statSync(keyFile.slice(0, keyFile.lastIndexOf("/"))).mode & 0o777, 0o700);
-            const knownHosts = sshOpts.find((o) => o.startsWith("UserKnownHostsFile="))?.slice("UserKnownHostsFile=".length) ?? "";
+            const knownHosts = expand(sshOpts.find((o) => o.startsWith("UserKnownHostsFile="))?.slice("UserKnownHostsFile=".length) ?? "");
             assert.equal(fs.readFileSync(knownHosts, "utf8"), `10.20.0.11 ${String((readStackConfig("acme-online").hosts as StackHost[])[0].hostKey)}\n`);
         } finally {
             fs.rmSync(keyFile, { force: true });
-            fs.rmSync(keyFile.replace(/\.key$/, ".known_hosts"), { force: true });
+            fs.rmSync(keyFile.replace(/\.key$/, "-acme-1.known_hosts"), { force: true });
         }
     });
 });

@@ -32,13 +32,18 @@ const HOST_SCRIPTS = ["account", "directories", "repair-ownership"] as const;
 
 describe("account.sh arguments", () => {
     test("service-account mode passes mode, name and the pinned uid (or an empty string)", () => {
-        assert.deepEqual(accountScriptArgs("replicated", "replicated", 1017), ["replicated", "replicated", "1017"]);
-        assert.deepEqual(accountScriptArgs("replicated", "svc_repl-1"), ["replicated", "svc_repl-1", ""]);
+        assert.deepEqual(accountScriptArgs("replicated", "replicated", 1017), ["replicated", "replicated", "1017", "", "false"]);
+        assert.deepEqual(accountScriptArgs("replicated", "svc_repl-1"), ["replicated", "svc_repl-1", "", "", "false"]);
+    });
+
+    test("adoption of another existing account and uid 65534 are passed only when configured", () => {
+        assert.deepEqual(accountScriptArgs("replicated", "svc", undefined, { adoptExisting: "svc", allowNobodyUid: true }), ["replicated", "svc", "", "svc", "true"]);
+        assert.throws(() => accountScriptArgs("replicated", "svc", undefined, { adoptExisting: "other" }), /adoptExisting "other" must be the service account's own name/);
     });
 
     test("root mode always passes root root '' (serviceUser cannot alter the legacy command)", () => {
-        assert.deepEqual(accountScriptArgs("root", "replicated", 1017), ["root", "root", ""]);
-        assert.deepEqual(accountScriptArgs("root", "whatever"), ["root", "root", ""]);
+        assert.deepEqual(accountScriptArgs("root", "replicated", 1017), ["root", "root", "", "", "false"]);
+        assert.deepEqual(accountScriptArgs("root", "whatever", undefined, { adoptExisting: "whatever", allowNobodyUid: true }), ["root", "root", "", "", "false"]);
     });
 
     test("names and uids that validation should have refused are refused again", () => {
@@ -95,7 +100,8 @@ describe("directories.sh arguments and layout", () => {
         }
         // The script ensures exactly these paths.
         const script = loadScript("directories");
-        const ensured = [...script.matchAll(/^\s*ensure_dir (\S+)$/gm)].map((match) => match[1]);
+        const list = script.slice(script.indexOf("set -- /var/lib/replicated "), script.indexOf("directories=$#"));
+        const ensured = [...list.matchAll(/\/var\/(?:lib|run)\/replicated[a-z/-]*/g)].map((match) => match[0]);
         assert.deepEqual([...ensured].sort(), [...primary].sort());
         assert.equal(DIRECTORY_MODE, "0750");
         assert.match(script, /readonly DIR_MODE=750/);
@@ -151,12 +157,12 @@ describe("scripts", () => {
         const args = accountScriptArgs("replicated", "replicated", 1017);
         const direct = remoteInvocation(loadScript("account"), args, "none");
         const sudo = remoteInvocation(loadScript("account"), args, "sudo");
-        assert.equal(direct.command, "sh -s -- 'replicated' 'replicated' '1017'");
+        assert.equal(direct.command, "sh -s -- 'replicated' 'replicated' '1017' '' 'false'");
         assert.equal(sudo.command.startsWith("sudo -n true 2>/dev/null || {"), true);
-        assert.ok(sudo.command.includes(`exit ${SUDO_UNAVAILABLE_EXIT}; }; sudo -n sh -s -- 'replicated' 'replicated' '1017'`));
+        assert.ok(sudo.command.includes(`exit ${SUDO_UNAVAILABLE_EXIT}; }; sudo -n sh -s -- 'replicated' 'replicated' '1017' '' 'false'`));
         assert.equal(sudo.stdin, direct.stdin);
         // An empty uid is still one (empty) positional argument.
-        assert.equal(remoteInvocation(loadScript("account"), accountScriptArgs("replicated", "replicated"), "none").command, "sh -s -- 'replicated' 'replicated' ''");
+        assert.equal(remoteInvocation(loadScript("account"), accountScriptArgs("replicated", "replicated"), "none").command, "sh -s -- 'replicated' 'replicated' '' '' 'false'");
     });
 });
 
@@ -209,7 +215,7 @@ for (const [key, variant] of Object.entries(variants)) {
         test("one account (or docker-group) command, one directories command per host, with the right args", () => {
             const rec = recording(key);
             const runAs = (variant.config.runAs as string | undefined) ?? "replicated";
-            const serviceUser = (variant.config.serviceUser ?? {}) as { name?: string; uid?: number };
+            const serviceUser = (variant.config.serviceUser ?? {}) as { name?: string; uid?: number; adoptExisting?: string; allowNobodyUid?: boolean };
             for (const host of stackHosts(variant.config)) {
                 const accountName = runAs === "root" ? `${host.name}-docker-group` : `${host.name}-account`;
                 const account = rec.find(COMMAND, accountName);
@@ -217,7 +223,15 @@ for (const [key, variant] of Object.entries(variants)) {
                 assert.equal(account.parent, `replicated:host:ServiceAccount::${host.name}`);
                 assert.deepEqual(
                     scriptArgsOf(account),
-                    runAs === "root" ? ["root", "root", ""] : ["replicated", serviceUser.name ?? "replicated", serviceUser.uid === undefined ? "" : String(serviceUser.uid)],
+                    runAs === "root"
+                        ? ["root", "root", "", "", "false"]
+                        : [
+                              "replicated",
+                              serviceUser.name ?? "replicated",
+                              serviceUser.uid === undefined ? "" : String(serviceUser.uid),
+                              serviceUser.adoptExisting ?? "",
+                              serviceUser.allowNobodyUid === true ? "true" : "false",
+                          ],
                 );
                 const other = runAs === "root" ? `${host.name}-account` : `${host.name}-docker-group`;
                 assert.equal(rec.byType(COMMAND).some((r) => r.name === other), false, `${other} must not exist`);

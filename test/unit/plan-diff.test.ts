@@ -412,10 +412,14 @@ describe("impact of real changes", () => {
         t.diagnostic(`created ${diff.added.length}, deleted ${diff.removed.length}, replaced ${diff.changed.filter((c) => c.action === "replace").length}, updated ${diff.changed.filter((c) => c.action === "update").length}`);
     });
 
-    test("a sidecar switched off: only that sidecar's resources are deleted, nothing else changes", (t) => {
+    test("a sidecar switched off: only that sidecar's resources are deleted; the host's health gate runs again for the other containers", (t) => {
         const diff = diffOf("acme", "acmeNoStatsd");
         assert.deepEqual(diff.added, []);
-        assert.deepEqual(diff.changed.map((c) => `${c.type} ${c.name}: ${c.inputs.map((i) => i.path).join(", ")}`), []);
+        assert.deepEqual(
+            diff.changed.map((c) => `${c.type} ${c.name}: ${c.action}`),
+            [`${REMOTE_COMMAND} acme-1-health: replace`],
+            "nothing else changes",
+        );
         const before = recordingOf("acme");
         const byRef = new Map(before.resources.map((r) => [`${r.type}::${r.name}`, r]));
         const underStatsd = (r: { name: string; parent?: string }): boolean => {
