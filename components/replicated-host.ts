@@ -16,14 +16,13 @@ import {
     TakeoverConfirmation,
     VersionGuard,
 } from "./host";
-import { ElevatedOperation, dataPrefixesOf, helperImageReference, plannedOperations, requestFromPlan } from "./ops";
+import { ElevatedOperation, helperImageReference, plannedOperations, requestFromPlan } from "./ops";
 import {
     ContainerHealth,
     CoreServices,
     Images,
     Sidecars,
     hostDockerProvider,
-    imagePinsOf,
     imagesForHost,
     serviceNetwork,
     serviceSettingsFor,
@@ -143,7 +142,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                 // Application images come the same way: pulled, or loaded in air-gap mode.
                 additionalReferences: applicationImageReferences(args.config, args.host),
                 airgap: args.config.airgap,
-                pins: imagePinsOf(args.config.images),
+                pins: args.config.images.pins,
                 provider: dockerProvider,
                 connection,
                 become: args.host.become,
@@ -260,7 +259,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                     helperImage: images.helperImage ?? helperImageReference(args.config),
                     helperImageId: images.helperImagePin,
                     timeoutSeconds: args.config.operations.timeoutSeconds,
-                    dataPrefixes: dataPrefixesOf(args.config),
+                    dataPrefixes: args.config.dataPrefixes,
                     // The support bundle redacts the daemon token by value (it lives only in the containers' env).
                     secretValues: planned.operation === "support-bundle" ? [args.daemonToken] : undefined,
                     dependsOn: [...hostReady, ...images.resources, ...(previousOperation ? [previousOperation] : [])],
@@ -297,7 +296,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                     helperImage: images.helperImage ?? helperImageReference(args.config),
                     helperImageId: images.helperImagePin,
                     timeoutSeconds: args.config.operations.timeoutSeconds,
-                    dataPrefixes: dataPrefixesOf(args.config),
+                    dataPrefixes: args.config.dataPrefixes,
                     volumesDependOn: [...hostReady, ...images.resources, ...(previousOperation ? [previousOperation] : [])],
                     dependsOn: hostReady,
                 },
