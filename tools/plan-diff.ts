@@ -12,6 +12,7 @@ import {
     diffRecordings,
     parseAssignment,
     renderText,
+    takeoverNotes,
     versionNotes,
     type Assignment,
     type PlanDiff,
@@ -93,8 +94,9 @@ export async function planDiff(stack: string, changes: readonly string[]): Promi
     };
     const before = await evaluate(stack, input.config, input.secretKeys).catch(evaluated("the stack's current configuration does not evaluate"));
     const after = await evaluate(stack, proposed, input.secretKeys).catch(evaluated("the proposed change is rejected by the program"));
-    const notes = [...input.notes, ...versionNotes(input.config, proposed)];
-    return { input: { ...input, notes }, assignments, before, after, diff: diffRecordings(before, after) };
+    const diff = diffRecordings(before, after);
+    const notes = [...input.notes, ...versionNotes(input.config, proposed), ...takeoverNotes(diff)];
+    return { input: { ...input, notes }, assignments, before, after, diff };
 }
 
 /** The `--json` document: the stack, the parsed changes, the notes, and the diff. */
