@@ -400,6 +400,31 @@ function inputChanges(before: RecordedResource, after: RecordedResource, labels:
     return changes;
 }
 
+/**
+ * What a new takeover step does on a host. plan-diff (and `pulumi preview`) cannot connect to a
+ * host, so this says what the step does when it finds an install of Replicated's own script.
+ */
+const TAKEOVER_STEP_EFFECTS: Readonly<Record<string, string>> = {
+    "detect-install":
+        "runs first on the host and changes nothing; where Replicated's install script installed the host, it checks that install against the stack (runAs, serviceUser, role) and stops pulumi up on every host before any change when they disagree",
+    takeover:
+        "right before the containers: where Replicated's install script left its units, arms a fallback, stops, disables and masks those units and removes the script's containers (data untouched); elsewhere it changes nothing",
+    "takeover-confirm": "after the containers: disarms the takeover's fallback once they are healthy; elsewhere it changes nothing",
+    "read-daemon-token":
+        "reads the daemon token Replicated's install script left on the primary (a secret output); where there is none, the generated token stays and no container changes",
+};
+
+/** Notes for a plan that adds the takeover steps (the first run of this program on a stack, or a new host). */
+export function takeoverNotes(diff: PlanDiff): string[] {
+    const added = diff.added.filter((resource) => resource.type === "command:remote:Command" && /-(detect-install|takeover)$/.test(resource.name));
+    if (added.length === 0) {
+        return [];
+    }
+    return [
+        "Each host gets the takeover steps (README \"Taking over an existing install\"): <host>-detect-install runs before anything else and refuses an install of Replicated's own script that disagrees with the stack; <host>-takeover takes such an install over right before the containers start; on other hosts both change nothing. Neither plan-diff nor pulumi preview can see which hosts hold such an install.",
+    ];
+}
+
 function withEffect(resource: ResourceRef, effect: string | undefined): ResourceEntry {
     return effect === undefined ? resource : { ...resource, effect };
 }
@@ -410,7 +435,7 @@ export function diffRecordings(before: RecordingData, after: RecordingData): Pla
     const afterByKey = new Map(after.resources.map((resource) => [resourceKey(resource), resource]));
     const added = after.resources
         .filter((resource) => !beforeByKey.has(resourceKey(resource)))
-        .map((resource) => withEffect(ref(resource), creationEffect(resource.type)));
+        .map((resource) => withEffect(ref(resource), TAKEOVER_STEP_EFFECTS[scriptNameOf(resource) ?? ""] ?? creationEffect(resource.type)));
     const removed = before.resources
         .filter((resource) => !afterByKey.has(resourceKey(resource)))
         .map((resource) => withEffect(ref(resource), deletionEffect(resource.type, resource.inputs)));

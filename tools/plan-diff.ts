@@ -13,6 +13,7 @@ import {
     diffRecordings,
     parseAssignment,
     renderText,
+    takeoverNotes,
     versionNotes,
     type Assignment,
     type PlanDiff,
@@ -127,8 +128,9 @@ export async function planAssignments(input: DiffInput, assignments: readonly As
     };
     const before = await evaluate(stack, input.config, input.secretKeys).catch(evaluated("current", "the stack's current configuration does not evaluate"));
     const after = await evaluate(stack, proposed, input.secretKeys).catch(evaluated("proposed", "the proposed change is rejected by the program"));
-    const notes = [...input.notes, ...versionNotes(input.config, proposed)];
-    return { input: { ...input, notes }, assignments, before, after, diff: diffRecordings(before, after) };
+    const diff = diffRecordings(before, after);
+    const notes = [...input.notes, ...versionNotes(input.config, proposed), ...takeoverNotes(diff)];
+    return { input: { ...input, notes }, assignments, before, after, diff };
 }
 
 /** The `--json` document: the stack, the parsed changes, the notes, and the diff. */

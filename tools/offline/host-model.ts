@@ -38,6 +38,26 @@ const SUMMARIES: Record<string, (args: string[]) => Record<string, unknown>> = {
     }),
     // Every image already present (a converged host): nothing loaded.
     "load-images": (args) => ({ loaded: [], present: args.slice(1), changed: 0 }),
+    // A host with nothing of Replicated's own install script: nothing detected, taken over or carried over.
+    "detect-install": () => ({
+        init: "systemd",
+        install: "none",
+        mode: null,
+        serviceUid: null,
+        version: null,
+        units: [],
+        envFiles: [],
+        user: null,
+        containers: [],
+        images: [],
+        dataOwners: {},
+        takeoverPhase: null,
+        takeOver: false,
+        changed: 0,
+    }),
+    takeover: (args) => ({ install: "none", init: "systemd", units: 0, stopped: 0, containersRemoved: 0, fallbackArmed: false, fallbackSeconds: Number(args[1]), changed: 0 }),
+    "takeover-confirm": () => ({ phase: null, armed: false, waitedSeconds: 0, gapSeconds: null, changed: 0 }),
+    "read-daemon-token": () => ({ found: false, source: null, token: null }),
     // An elevated operation that just ran: OPERATION REQUEST ... (the summary shape varies by operation).
     "elevated-run": (args) => ({ operation: args[0], request: args[1], changed: 1 }),
     // Every container healthy: TIMEOUT CONTAINER...
