@@ -7,9 +7,9 @@
 import { parse as parseYaml } from "yaml";
 import { compareVersions, isComparableVersion } from "../components/host/version-guard";
 import { shellQuote } from "../components/shell";
-import { scriptArgsOf, scriptNameOf } from "../test/support/canned-outputs";
-import type { RecordedResource } from "../test/support/mock-recorder";
-import { REMOTE_COMMAND, REMOTE_IMAGE, creationEffect, deletionEffect, inputSemantics, type ChangeAction } from "./replace-semantics";
+import { scriptArgsOf, scriptNameOf } from "./offline/host-model";
+import type { RecordedResource, RecordingData } from "./offline/recorder";
+import { CONTAINER, REMOTE_COMMAND, REMOTE_IMAGE, creationEffect, deletionEffect, inputSemantics, type ChangeAction } from "./replace-semantics";
 
 // ---------------------------------------------------------------------------------------------
 // Proposed changes
@@ -62,9 +62,10 @@ export function parseKeyPath(key: string): (string | number)[] {
 /**
  * Parse `key=value`. Values are YAML scalars or JSON (`true`, `1017`, `10.0.0.5`, `{"a": 1}`).
  * A top-level key whose value is a plain number or boolean keeps its text, since the CLI stores
- * top-level config as text and the program decodes it by key (`2.50` stays "2.50").
+ * top-level config as text and the program decodes it by key (`2.50` stays "2.50"). A key in
+ * `secretKeys` (or below one) is refused.
  */
-export function parseAssignment(text: string): Assignment {
+export function parseAssignment(text: string, options: { readonly secretKeys?: readonly string[] } = {}): Assignment {
     const eq = text.indexOf("=");
     if (eq <= 0) {
         throw new Error(`bad change "${text}": expected key=value, e.g. version=2.54.0 or hosts[1].privateAddress=10.0.0.5`);
@@ -72,6 +73,14 @@ export function parseAssignment(text: string): Assignment {
     const key = text.slice(0, eq).trim().replace(/^replicated:/, "");
     const raw = text.slice(eq + 1);
     const path = parseKeyPath(key);
+    // Checked before the value is parsed, so no message can quote it.
+    const secret = options.secretKeys?.find((name) => name === path[0]);
+    if (secret !== undefined) {
+        throw new Error(
+            `replicated:${secret} is a secret: it is not taken from the command line, where it would stay in the shell history ` +
+                `and the process list (its value is not shown here). Set it in the stack with: pulumi config set --secret replicated:${secret} < <file>`,
+        );
+    }
     let value: unknown;
     try {
         value = parseYaml(raw);
@@ -155,13 +164,7 @@ function checkIndex(holder: unknown, part: string | number, key: string, mayAppe
 // ---------------------------------------------------------------------------------------------
 // Diff
 
-/** The plain data of a recording (what crosses a process boundary). */
-export interface RecordingData {
-    readonly resources: readonly RecordedResource[];
-    readonly outputs: Record<string, unknown>;
-    /** Stack outputs that are (or hold) secrets: compared, never shown. */
-    readonly secretOutputs?: readonly string[];
-}
+export type { RecordingData } from "./offline/recorder";
 
 export interface ResourceRef {
     readonly type: string;
@@ -282,14 +285,25 @@ function topLevelKey(path: string): string {
     return /^[^.[]+/.exec(path)?.[0] ?? path;
 }
 
-/** Image id → `image id of <name>`, from the RemoteImage outputs of both evaluations. */
-function imageLabels(...recordings: RecordingData[]): Map<string, string> {
+/**
+ * Readable names for opaque ids, from both evaluations: image id → `image id of <name>`;
+ * modelled container id → `id of container <name>` (`new id of ...` for the one after a
+ * replacement).
+ */
+function imageLabels(before: RecordingData, after: RecordingData): Map<string, string> {
     const labels = new Map<string, string>();
-    for (const recording of recordings) {
+    const containerIds = new Map<string, string>();
+    for (const recording of [before, after]) {
         for (const resource of recording.resources) {
             const id = resource.state?.imageId;
             if (resource.type === REMOTE_IMAGE && typeof id === "string" && typeof resource.inputs.name === "string") {
                 labels.set(id, `image id of ${resource.inputs.name}`);
+            }
+            const containerId = resource.state?.id;
+            if (resource.type === CONTAINER && typeof containerId === "string" && !labels.has(containerId)) {
+                const seen = containerIds.get(resource.name);
+                labels.set(containerId, `${seen !== undefined && seen !== containerId ? "new id" : "id"} of container ${resource.name}`);
+                containerIds.set(resource.name, containerId);
             }
         }
     }
