@@ -1,10 +1,12 @@
 /**
- * Wiring only: load the validated stack config, generate the shared daemon token, and provision
+ * Wiring only: load the validated stack config, decide the shared daemon token, and provision
  * one ReplicatedHost per configured host.
  */
+import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { loadConfig } from "./components/config";
 import { assertDockerEnvironment } from "./components/docker/provider";
+import { DaemonTokenCarryOver } from "./components/host";
 import { ReplicatedHost } from "./components/replicated-host";
 
 export = async () => {
@@ -12,12 +14,21 @@ export = async () => {
     // Before any resource: DOCKER_CONTEXT and TLS variables would redirect every docker provider.
     assertDockerEnvironment();
 
-    // Shared secret between the daemon on the primary and every operator (DAEMON_TOKEN).
-    const daemonToken = new random.RandomPassword("daemon-token", { length: 32, special: false });
+    // Shared secret between the daemon on the primary and every operator (DAEMON_TOKEN): the one
+    // Replicated's install script left on the primary, else the generated one (stacks without a
+    // script install keep theirs unchanged). takeover.rotateDaemonToken always uses the generated one.
+    const generatedToken = new random.RandomPassword("daemon-token", { length: 32, special: false });
+    const daemonToken = config.takeover.rotateDaemonToken
+        ? generatedToken.result
+        : new DaemonTokenCarryOver(`${config.primary.name}-daemon-token`, { primary: config.primary, ssh: config.ssh, generated: generatedToken.result }).token;
 
-    const hosts = config.hosts.map(
-        (host) => new ReplicatedHost(host.name, { config, host, daemonToken: daemonToken.result }),
-    );
+    // Every host's first changing step waits for the install detection of every host.
+    let releaseGate: (detections: readonly pulumi.Resource[]) => void = () => undefined;
+    const installGate = new Promise<readonly pulumi.Resource[]>((resolve) => {
+        releaseGate = resolve;
+    });
+    const hosts = config.hosts.map((host) => new ReplicatedHost(host.name, { config, host, daemonToken, installGate }));
+    releaseGate(hosts.map((host) => host.installDetection.command));
 
     return {
         stack: config.stack,

@@ -1,7 +1,8 @@
 /**
  * Benchmark 4: overhead of an elevated operation. The program's support-bundle command
- * (elevated-run + ops/support-bundle.sh, a confined root helper container) over an empty log
- * set vs a bare `docker run --rm <same image> true`. Both timed on the host itself.
+ * (elevated-run + ops/support-bundle.sh, a confined root helper container, the generated daemon
+ * token on stdin for redaction by value) over an empty log set vs a bare
+ * `docker run --rm <same image> true`. Both timed on the host itself.
  */
 import type { TestHost } from "../test/support/testhost";
 import { buildStandinImages, standinsFor } from "../test/support/standin-images";
@@ -92,11 +93,11 @@ export async function benchElevated(
             1.5,
             "ratio",
             () =>
-                `Besides its one container, elevated-run makes about a dozen docker CLI calls (engine, image and option checks, ` +
-                `docker info and docker ps for the bundle, an inspect per Replicated container for its logs, the leftover check), ` +
-                `each about ${formatSeconds(sides.dockerCliCall.median)} here, and the bundle itself (redaction, tar, gzip, sha256) runs in ` +
-                `the container. Closing it: query the engine API once (one docker inspect for all five containers, docker info ` +
-                `reused for the engine check), and skip the leftover check when docker run --rm exited normally.`,
+                `Besides its one container, elevated-run makes five docker CLI calls for a bundle (one image inspect that also ` +
+                `answers for the engine, docker info and docker ps for the bundle, one inspect for all five Replicated containers, ` +
+                `docker run; plus a logs call per existing container), each about ${formatSeconds(sides.dockerCliCall.median)} here, and ` +
+                `the bundle itself (redaction, tar, gzip, sha256) runs in the container. What is left to trim: the host material ` +
+                `(docker info, docker ps) could be collected while the container starts.`,
         ),
     ];
     return { helperImage: image, repetitions: plan.elevatedRepetitions, sides, bundleFiles, ratios, targets };

@@ -1,12 +1,12 @@
 /**
- * `npm run bench`: the four benchmarks, each pair measured in the same run on the same test
- * host with the two sides alternating, medians and ratios printed, results written to
- * bench/results/latest.json and latest.md (a quick run writes quick.*, a run of some benchmarks
- * only partial.*).
+ * `npm run bench`: the benchmarks, each pair measured in the same run (on the same test host
+ * where one is needed) with the two sides alternating, medians and ratios printed, results
+ * written to bench/results/latest.json and latest.md (a quick run writes quick.*, a run of some
+ * benchmarks only partial.*).
  *
  *   npm run bench                      full run (about 10 minutes on 2 cores)
  *   npm run bench -- --quick           smoke test: small sizes, few repetitions
- *   npm run bench -- --only=scale,converge
+ *   npm run bench -- --only=scale,fleet
  *
  * It starts its own test host (a Debian container with sshd and dockerd, see
  * test/support/testhost.ts) and removes it at the end, also on failure or Ctrl-C.
@@ -19,6 +19,7 @@ import { buildTestHostImage, startHosts, stopHosts, type TestHost } from "../tes
 import { ensureAnsible } from "./ansible/ansible";
 import { benchConverge, oursConverge, RESET_COMMAND } from "./converge";
 import { benchElevated } from "./elevated";
+import { benchFleet, fleetPlanFor } from "./fleet";
 import { describeMachine } from "./lib/machine";
 import { recordProgramCommands } from "./lib/program";
 import { mustRun } from "./lib/remote";
@@ -27,7 +28,7 @@ import { FULL_PLAN, QUICK_PLAN, round } from "./lib/stats";
 import { benchMigration } from "./migration";
 import { benchScale } from "./scale";
 
-const BENCHMARKS = ["converge", "migration", "scale", "elevated"] as const;
+const BENCHMARKS = ["converge", "migration", "scale", "elevated", "fleet"] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 const RESULTS_DIR = path.join(__dirname, "results");
 
@@ -50,7 +51,7 @@ function parseOptions(argv: readonly string[]): Options {
             }
             only = names as Benchmark[];
         } else if (arg === "--help" || arg === "-h") {
-            process.stdout.write("usage: npm run bench [-- --quick] [-- --only=converge,migration,scale,elevated]\n");
+            process.stdout.write(`usage: npm run bench [-- --quick] [-- --only=${BENCHMARKS.join(",")}]\n`);
             process.exit(0);
         } else {
             throw new Error(`unknown argument ${arg}; usage: npm run bench [-- --quick] [-- --only=${BENCHMARKS.join(",")}]`);
@@ -88,13 +89,18 @@ async function main(): Promise<void> {
     }
 
     const partial: Omit<BenchResults, "finishedAt" | "durationSeconds" | "targets" | "machine" | "mode" | "startedAt"> & {
-        -readonly [K in "testHost" | "converge" | "migration" | "scale" | "elevated"]?: BenchResults[K];
+        -readonly [K in "testHost" | "converge" | "migration" | "scale" | "elevated" | "fleet"]?: BenchResults[K];
     } = {};
 
     // Under mocks, no host involved: first, before the test host's engine idles in the background.
     if (wants("scale")) {
         log(`\n[3] Program scale under mocks: ${plan.scaleSizes.join(", ")} hosts, ${plan.scaleRepetitions} repetition(s), each in a fresh process`);
         partial.scale = await benchScale(plan, log);
+    }
+    if (wants("fleet")) {
+        const sizes = fleetPlanFor(plan);
+        log(`\n[5] Fleet plan: ${sizes.stacks} stacks in one fleet plan vs plan-diff per stack (${sizes.sample} timed), ${sizes.fleetRuns} fleet run(s)`);
+        partial.fleet = await benchFleet(plan, log);
     }
 
     if (needsHost) {
@@ -144,9 +150,10 @@ async function main(): Promise<void> {
             ...(partial.migration?.targets ?? []),
             ...(partial.scale?.targets ?? []),
             ...(partial.elevated?.targets ?? []),
+            ...(partial.fleet?.targets ?? []),
         ],
     };
-    // Only a full run of all four benchmarks is published as latest.*.
+    // Only a full run of every benchmark is published as latest.*.
     const base = options.quick ? "quick" : options.only.length < BENCHMARKS.length ? "partial" : "latest";
     fs.mkdirSync(RESULTS_DIR, { recursive: true });
     fs.writeFileSync(path.join(RESULTS_DIR, `${base}.json`), `${JSON.stringify(results, null, 2)}\n`);

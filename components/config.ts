@@ -312,6 +312,19 @@ const applicationSchema = z.strictObject({
     healthcheck: oneLine.refine((v) => v.trim() !== "", { error: "must not be empty" }).optional(),
 });
 
+/** Taking a host over from Replicated's own install script (README "Taking over an existing install"). */
+const takeoverSchema = z
+    .strictObject({
+        fallbackSeconds: z
+            .number({ error: "must be a number of seconds" })
+            .int({ error: "must be an integer number of seconds" })
+            .min(30, { error: "must be at least 30 seconds" })
+            .max(3600, { error: "must be at most 3600 seconds" })
+            .default(300),
+        rotateDaemonToken: z.boolean({ error: "must be true or false" }).default(false),
+    })
+    .default({ fallbackSeconds: 300, rotateDaemonToken: false });
+
 const configSchema = z.strictObject({
     version: z.string({ error: "is required" }).regex(/^2\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})$/, {
         error: 'must be a Replicated 2.x version "2.<minor>.<patch>" (numbers without leading zeros)',
@@ -364,6 +377,7 @@ const configSchema = z.strictObject({
     operations: operationsSchema.default({ timeoutSeconds: 300 }),
     applications: z.array(applicationSchema).default([]),
     requireNonRootApplications: z.boolean({ error: "must be true or false" }).default(false),
+    takeover: takeoverSchema,
 });
 
 /** How each top-level key is stored by Pulumi (all config values arrive as strings). */
@@ -389,6 +403,7 @@ const KEY_KINDS: Record<keyof z.input<typeof configSchema>, "string" | "integer"
     operations: "json",
     applications: "json",
     requireNonRootApplications: "boolean",
+    takeover: "json",
 };
 
 /** Every config key this program reads, in the order the README documents them. */
@@ -1093,6 +1108,8 @@ const EXAMPLES: Record<string, string> = {
     "applications[].command[]": "/usr/local/bin/web",
     "applications[].healthcheck": "'wget -q -O /dev/null http://127.0.0.1:8080/health'",
     requireNonRootApplications: "true",
+    "takeover.fallbackSeconds": "300",
+    "takeover.rotateDaemonToken": "true",
 };
 
 function exampleFix(pathParts: readonly PropertyKey[]): string {

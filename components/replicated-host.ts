@@ -1,20 +1,28 @@
 /**
- * One Replicated host: the service account (or, in legacy root mode, only the docker group
- * lookup), the owned directories, the images and containers, and the on-demand root operations.
+ * One Replicated host: the detection (and takeover) of an install made by Replicated's own
+ * script, the service account (or, in legacy root mode, only the docker group lookup), the owned
+ * directories, the images and containers, and the on-demand root operations.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { HostConfig, ReplicatedConfig } from "./config";
 import { ApplicationContainers, applicationImageReferences, applicationsForHost } from "./apps";
 import { hostConnection } from "./host/connection";
-import { HostDirectories, OwnershipRepair, ServiceAccount, VersionGuard } from "./host";
-import { ElevatedOperation, dataPrefixesOf, helperImageReference, plannedOperations, requestFromPlan } from "./ops";
+import {
+    HostDirectories,
+    InstallDetection,
+    InstallerTakeover,
+    OwnershipRepair,
+    ServiceAccount,
+    TakeoverConfirmation,
+    VersionGuard,
+} from "./host";
+import { ElevatedOperation, helperImageReference, plannedOperations, requestFromPlan } from "./ops";
 import {
     ContainerHealth,
     CoreServices,
     Images,
     Sidecars,
     hostDockerProvider,
-    imagePinsOf,
     imagesForHost,
     serviceNetwork,
     serviceSettingsFor,
@@ -28,6 +36,12 @@ export interface ReplicatedHostArgs {
     readonly host: HostConfig;
     /** Token shared by the daemon on the primary and every operator; always a secret. */
     readonly daemonToken: pulumi.Output<string>;
+    /**
+     * Resources the first changing step of this host also waits for: the install detections of
+     * the stack's other hosts, so that an install disagreeing with the stack on any host stops
+     * every host before anything changes. Default: only this host's own detection.
+     */
+    readonly installGate?: Promise<readonly pulumi.Resource[]>;
 }
 
 /** Everything `pulumi up` provisions on one host. Child names start with the component name. */
@@ -44,10 +58,29 @@ export class ReplicatedHost extends pulumi.ComponentResource {
     public readonly ready: pulumi.Resource;
     /** Summary line of each elevated operation requested on this host, by operation name. */
     public readonly operations: Readonly<Record<string, pulumi.Output<Record<string, unknown>>>>;
+    /** What Replicated's own install script left on this host (the first step of the host). */
+    public readonly installDetection: InstallDetection;
 
     constructor(name: string, args: ReplicatedHostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("replicated:index:ReplicatedHost", name, {}, opts);
         const connection = hostConnection(args.host, args.config.ssh);
+
+        // --- install detection (Replicated's own install script) ---
+        // Changes nothing; stops the run when an install here disagrees with the stack. Every
+        // step that changes the host waits for it and for the other hosts' detections.
+        const detection = new InstallDetection(
+            name,
+            {
+                host: args.host,
+                ssh: args.config.ssh,
+                runAs: args.config.runAs,
+                userName: args.config.serviceUser.name,
+                uid: args.config.serviceUser.uid,
+            },
+            { parent: this },
+        );
+        this.installDetection = detection;
+        const detected: Promise<pulumi.Resource[]> = Promise.resolve(args.installGate ?? []).then((others) => [detection.command, ...others]);
 
         // --- account (service account, or docker group lookup in root mode) ---
         const account = new ServiceAccount(
@@ -60,7 +93,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                 uid: args.config.serviceUser.uid,
                 adoption: { adoptExisting: args.config.serviceUser.adoptExisting, allowNobodyUid: args.config.serviceUser.allowNobodyUid },
             },
-            { parent: this },
+            { parent: this, dependsOn: detected },
         );
 
         // --- directories ---
@@ -70,25 +103,6 @@ export class ReplicatedHost extends pulumi.ComponentResource {
             { host: args.host, ssh: args.config.ssh, uid: account.uid, gid: account.dockerGid },
             { parent: this },
         );
-
-        // --- ownership migration (leaving legacy root mode) ---
-        // Every host in service-account mode: a no-op on a fresh host, the migration of the data
-        // on a host leaving root mode. Containers depend on `hostReady`.
-        const repair =
-            args.config.runAs === "replicated"
-                ? new OwnershipRepair(
-                      name,
-                      { host: args.host, ssh: args.config.ssh, uid: account.uid, gid: account.dockerGid },
-                      { parent: this, dependsOn: [directories.command] },
-                  )
-                : undefined;
-        /** What must be in place before anything runs on the host as the service uid. */
-        const hostReady: pulumi.Resource[] = repair ? [directories, repair] : [directories];
-        // The ids every later resource uses also carry the directories (and the repair) as
-        // dependencies, so nothing can run as the service uid before its directories exist.
-        const directoriesDone = pulumi.all([directories.command.stdout, repair ? repair.command.stdout : ""]);
-        this.uid = pulumi.all([account.uid, directoriesDone]).apply(([uid]) => uid);
-        this.dockerGid = pulumi.all([account.dockerGid, directoriesDone]).apply(([dockerGid]) => dockerGid);
 
         // --- version guard ---
         // Refuses a downgrade without replicated:allowDowngrade and records the deployed version
@@ -104,11 +118,10 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                 channel: args.config.channel,
                 allowDowngrade: args.config.allowDowngrade,
             },
-            { parent: this },
+            { parent: this, dependsOn: detected },
         );
         /** What must pass before anything version-specific (an image load) runs. */
         const versionChecked: pulumi.Resource[] = [versionGuard.command];
-        hostReady.push(versionGuard.command);
 
         // --- docker: provider, images, core services, sidecars ---
         // `images.helperImage` / `images.resources` serve the elevated operations below;
@@ -129,7 +142,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                 // Application images come the same way: pulled, or loaded in air-gap mode.
                 additionalReferences: applicationImageReferences(args.config, args.host),
                 airgap: args.config.airgap,
-                pins: imagePinsOf(args.config.images),
+                pins: args.config.images.pins,
                 provider: dockerProvider,
                 connection,
                 become: args.host.become,
@@ -141,8 +154,38 @@ export class ReplicatedHost extends pulumi.ComponentResource {
         const serviceNet = serviceNetwork(
             `${name}-network`,
             { stack: args.config.stack, hostName: args.host.name, privateAddress: args.host.privateAddress },
-            { parent: this, provider: dockerProvider },
+            { parent: this, provider: dockerProvider, dependsOn: detected },
         );
+
+        // --- takeover of an install made by Replicated's own script ---
+        // Right before the containers: the images are present and the directories in place, so
+        // the services are down only while the containers start. Nothing to take over: no-op.
+        const takeover = new InstallerTakeover(
+            name,
+            { host: args.host, ssh: args.config.ssh, fallbackSeconds: args.config.takeover.fallbackSeconds },
+            { parent: this, dependsOn: [directories.command, versionGuard.command, ...images.resources] },
+        );
+
+        // --- ownership migration (leaving legacy root mode) ---
+        // Every host in service-account mode: a no-op on a fresh host, the migration of the data
+        // on a host leaving root mode. After the takeover, so the install script's containers no
+        // longer write the trees. Containers depend on `hostReady`.
+        const repair =
+            args.config.runAs === "replicated"
+                ? new OwnershipRepair(
+                      name,
+                      { host: args.host, ssh: args.config.ssh, uid: account.uid, gid: account.dockerGid },
+                      { parent: this, dependsOn: [directories.command, takeover.command] },
+                  )
+                : undefined;
+        /** What must be in place before anything runs on the host as the service uid. */
+        const hostReady: pulumi.Resource[] = repair ? [directories, repair] : [directories];
+        hostReady.push(versionGuard.command, takeover.command);
+        // The ids every later resource uses also carry the directories (and the repair) as
+        // dependencies, so nothing can run as the service uid before its directories exist.
+        const directoriesDone = pulumi.all([directories.command.stdout, repair ? repair.command.stdout : ""]);
+        this.uid = pulumi.all([account.uid, directoriesDone]).apply(([uid]) => uid);
+        this.dockerGid = pulumi.all([account.dockerGid, directoriesDone]).apply(([dockerGid]) => dockerGid);
         const containerHost: ContainerHostArgs = {
             stack: args.config.stack,
             settings: serviceSettingsFor(args.config, args.host, args.daemonToken),
@@ -193,6 +236,11 @@ export class ReplicatedHost extends pulumi.ComponentResource {
         );
         this.ready = health.ready;
 
+        // --- end of a takeover ---
+        // Disarms the takeover's fallback once the health gate found every Replicated container
+        // here healthy; a no-op on a host that was not taken over.
+        new TakeoverConfirmation(name, { host: args.host, ssh: args.config.ssh }, { parent: this, dependsOn: [health.ready] });
+
         // --- elevated operations ---
         // One short-lived root helper container per request id in replicated:operations (support
         // bundle and volumes on every host, snapshot on the primary), after the directories and
@@ -211,7 +259,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                     helperImage: images.helperImage ?? helperImageReference(args.config),
                     helperImageId: images.helperImagePin,
                     timeoutSeconds: args.config.operations.timeoutSeconds,
-                    dataPrefixes: dataPrefixesOf(args.config),
+                    dataPrefixes: args.config.dataPrefixes,
                     // The support bundle redacts the daemon token by value (it lives only in the containers' env).
                     secretValues: planned.operation === "support-bundle" ? [args.daemonToken] : undefined,
                     dependsOn: [...hostReady, ...images.resources, ...(previousOperation ? [previousOperation] : [])],
@@ -248,7 +296,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                     helperImage: images.helperImage ?? helperImageReference(args.config),
                     helperImageId: images.helperImagePin,
                     timeoutSeconds: args.config.operations.timeoutSeconds,
-                    dataPrefixes: dataPrefixesOf(args.config),
+                    dataPrefixes: args.config.dataPrefixes,
                     volumesDependOn: [...hostReady, ...images.resources, ...(previousOperation ? [previousOperation] : [])],
                     dependsOn: hostReady,
                 },

@@ -7,9 +7,9 @@
 import { parse as parseYaml } from "yaml";
 import { compareVersions, isComparableVersion } from "../components/host/version-guard";
 import { shellQuote } from "../components/shell";
-import { scriptArgsOf, scriptNameOf } from "../test/support/canned-outputs";
-import type { RecordedResource } from "../test/support/mock-recorder";
-import { REMOTE_COMMAND, REMOTE_IMAGE, creationEffect, deletionEffect, inputSemantics, type ChangeAction } from "./replace-semantics";
+import { scriptArgsOf, scriptNameOf } from "./offline/host-model";
+import type { RecordedResource, RecordingData } from "./offline/recorder";
+import { CONTAINER, REMOTE_COMMAND, REMOTE_IMAGE, creationEffect, deletionEffect, inputSemantics, type ChangeAction } from "./replace-semantics";
 
 // ---------------------------------------------------------------------------------------------
 // Proposed changes
@@ -62,9 +62,10 @@ export function parseKeyPath(key: string): (string | number)[] {
 /**
  * Parse `key=value`. Values are YAML scalars or JSON (`true`, `1017`, `10.0.0.5`, `{"a": 1}`).
  * A top-level key whose value is a plain number or boolean keeps its text, since the CLI stores
- * top-level config as text and the program decodes it by key (`2.50` stays "2.50").
+ * top-level config as text and the program decodes it by key (`2.50` stays "2.50"). A key in
+ * `secretKeys` (or below one) is refused.
  */
-export function parseAssignment(text: string): Assignment {
+export function parseAssignment(text: string, options: { readonly secretKeys?: readonly string[] } = {}): Assignment {
     const eq = text.indexOf("=");
     if (eq <= 0) {
         throw new Error(`bad change "${text}": expected key=value, e.g. version=2.54.0 or hosts[1].privateAddress=10.0.0.5`);
@@ -72,6 +73,14 @@ export function parseAssignment(text: string): Assignment {
     const key = text.slice(0, eq).trim().replace(/^replicated:/, "");
     const raw = text.slice(eq + 1);
     const path = parseKeyPath(key);
+    // Checked before the value is parsed, so no message can quote it.
+    const secret = options.secretKeys?.find((name) => name === path[0]);
+    if (secret !== undefined) {
+        throw new Error(
+            `replicated:${secret} is a secret: it is not taken from the command line, where it would stay in the shell history ` +
+                `and the process list (its value is not shown here). Set it in the stack with: pulumi config set --secret replicated:${secret} < <file>`,
+        );
+    }
     let value: unknown;
     try {
         value = parseYaml(raw);
@@ -155,13 +164,7 @@ function checkIndex(holder: unknown, part: string | number, key: string, mayAppe
 // ---------------------------------------------------------------------------------------------
 // Diff
 
-/** The plain data of a recording (what crosses a process boundary). */
-export interface RecordingData {
-    readonly resources: readonly RecordedResource[];
-    readonly outputs: Record<string, unknown>;
-    /** Stack outputs that are (or hold) secrets: compared, never shown. */
-    readonly secretOutputs?: readonly string[];
-}
+export type { RecordingData } from "./offline/recorder";
 
 export interface ResourceRef {
     readonly type: string;
@@ -282,14 +285,25 @@ function topLevelKey(path: string): string {
     return /^[^.[]+/.exec(path)?.[0] ?? path;
 }
 
-/** Image id → `image id of <name>`, from the RemoteImage outputs of both evaluations. */
-function imageLabels(...recordings: RecordingData[]): Map<string, string> {
+/**
+ * Readable names for opaque ids, from both evaluations: image id → `image id of <name>`;
+ * modelled container id → `id of container <name>` (`new id of ...` for the one after a
+ * replacement).
+ */
+function imageLabels(before: RecordingData, after: RecordingData): Map<string, string> {
     const labels = new Map<string, string>();
-    for (const recording of recordings) {
+    const containerIds = new Map<string, string>();
+    for (const recording of [before, after]) {
         for (const resource of recording.resources) {
             const id = resource.state?.imageId;
             if (resource.type === REMOTE_IMAGE && typeof id === "string" && typeof resource.inputs.name === "string") {
                 labels.set(id, `image id of ${resource.inputs.name}`);
+            }
+            const containerId = resource.state?.id;
+            if (resource.type === CONTAINER && typeof containerId === "string" && !labels.has(containerId)) {
+                const seen = containerIds.get(resource.name);
+                labels.set(containerId, `${seen !== undefined && seen !== containerId ? "new id" : "id"} of container ${resource.name}`);
+                containerIds.set(resource.name, containerId);
             }
         }
     }
@@ -386,6 +400,31 @@ function inputChanges(before: RecordedResource, after: RecordedResource, labels:
     return changes;
 }
 
+/**
+ * What a new takeover step does on a host. plan-diff (and `pulumi preview`) cannot connect to a
+ * host, so this says what the step does when it finds an install of Replicated's own script.
+ */
+const TAKEOVER_STEP_EFFECTS: Readonly<Record<string, string>> = {
+    "detect-install":
+        "runs first on the host and changes nothing; where Replicated's install script installed the host, it checks that install against the stack (runAs, serviceUser, role) and stops pulumi up on every host before any change when they disagree",
+    takeover:
+        "right before the containers: where Replicated's install script left its units, arms a fallback, stops, disables and masks those units and removes the script's containers (data untouched); elsewhere it changes nothing",
+    "takeover-confirm": "after the containers: disarms the takeover's fallback once they are healthy; elsewhere it changes nothing",
+    "read-daemon-token":
+        "reads the daemon token Replicated's install script left on the primary (a secret output); where there is none, the generated token stays and no container changes",
+};
+
+/** Notes for a plan that adds the takeover steps (the first run of this program on a stack, or a new host). */
+export function takeoverNotes(diff: PlanDiff): string[] {
+    const added = diff.added.filter((resource) => resource.type === "command:remote:Command" && /-(detect-install|takeover)$/.test(resource.name));
+    if (added.length === 0) {
+        return [];
+    }
+    return [
+        "Each host gets the takeover steps (README \"Taking over an existing install\"): <host>-detect-install runs before anything else and refuses an install of Replicated's own script that disagrees with the stack; <host>-takeover takes such an install over right before the containers start; on other hosts both change nothing. Neither plan-diff nor pulumi preview can see which hosts hold such an install.",
+    ];
+}
+
 function withEffect(resource: ResourceRef, effect: string | undefined): ResourceEntry {
     return effect === undefined ? resource : { ...resource, effect };
 }
@@ -396,7 +435,7 @@ export function diffRecordings(before: RecordingData, after: RecordingData): Pla
     const afterByKey = new Map(after.resources.map((resource) => [resourceKey(resource), resource]));
     const added = after.resources
         .filter((resource) => !beforeByKey.has(resourceKey(resource)))
-        .map((resource) => withEffect(ref(resource), creationEffect(resource.type)));
+        .map((resource) => withEffect(ref(resource), TAKEOVER_STEP_EFFECTS[scriptNameOf(resource) ?? ""] ?? creationEffect(resource.type)));
     const removed = before.resources
         .filter((resource) => !afterByKey.has(resourceKey(resource)))
         .map((resource) => withEffect(ref(resource), deletionEffect(resource.type, resource.inputs)));

@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigError, parseConfig } from "../components/config";
 import { packConfigForStack, type PackConfig } from "../policy/rules";
-import { encodeConfig } from "../test/support/mock-recorder";
+import { encodeConfig } from "./offline/recorder";
 import { UsageError, stackInput } from "./plan-diff";
 
 const PROJECT = "replicated";

@@ -1,8 +1,9 @@
 /**
- * Pure: the results file's shape, the four headline ratios, and the markdown the README shows.
+ * Pure: the results file's shape, the headline ratios, and the markdown the README shows.
  */
 import type { ConvergeResult } from "../converge";
 import type { ElevatedResult } from "../elevated";
+import type { FleetResult } from "../fleet";
 import type { MigrationResult } from "../migration";
 import type { ScaleResult } from "../scale";
 import { oneLine, type MachineInfo } from "./machine";
@@ -19,11 +20,12 @@ export interface BenchResults {
     readonly migration?: MigrationResult;
     readonly scale?: ScaleResult;
     readonly elevated?: ElevatedResult;
+    readonly fleet?: FleetResult;
     /** Every target of every benchmark that ran. */
     readonly targets: TargetCheck[];
 }
 
-/** The four headline ratios, one per benchmark (undefined when it did not run). */
+/** The headline ratios (undefined when the benchmark did not run). */
 export function headlineRatios(results: BenchResults): Array<{ name: string; value?: number; limit: number }> {
     return [
         { name: "converge, fresh host: ours / Ansible", value: results.converge?.ratios.freshVsAnsible, limit: 0.15 },
@@ -34,7 +36,14 @@ export function headlineRatios(results: BenchResults): Array<{ name: string; val
             limit: 11,
         },
         { name: "elevated: support bundle / docker run --rm", value: results.elevated?.ratios.supportBundleVsDockerRun, limit: 1.5 },
+        { name: `scale: program / SDK floor, time at ${results.scale?.linearity.large ?? 500} hosts`, value: largestScaleRow(results)?.floor.timeRatio, limit: 1.3 },
+        { name: `scale: program / SDK floor, peak RSS at ${results.scale?.linearity.large ?? 500} hosts`, value: largestScaleRow(results)?.floor.memoryRatio, limit: 1.3 },
+        { name: `fleet: fleet plan of ${results.fleet?.stacks ?? 200} stacks / plan-diff per stack`, value: results.fleet?.ratio, limit: 0.1 },
     ];
+}
+
+function largestScaleRow(results: BenchResults): ScaleResult["rows"][number] | undefined {
+    return results.scale?.rows.find((row) => row.hosts === results.scale?.linearity.large);
 }
 
 function met(target: TargetCheck | undefined): string {
@@ -85,8 +94,8 @@ export function renderMarkdown(results: BenchResults): string {
         if (large && small) {
             lines.push(
                 row([`Program under mocks, ${large.hosts} hosts (evaluation time)`, formatSeconds(large.programSeconds), `${small.hosts} hosts ${formatSeconds(small.programSeconds)}`, String(s.linearity.programRatio), limitText(target("scale.linearity")), met(target("scale.linearity"))]),
-                row([`Program under mocks, ${large.hosts} hosts (process wall time)`, formatSeconds(large.wallSeconds), "", "", limitText(target("scale.wall")), met(target("scale.wall"))]),
-                row([`Program under mocks, ${large.hosts} hosts (peak RSS)`, `${Math.round(large.peakRssMiB)} MiB`, "", "", limitText(target("scale.memory")), met(target("scale.memory"))]),
+                row([`Program under mocks, ${large.hosts} hosts (evaluation time) vs the SDK floor`, formatSeconds(large.programSeconds), `floor ${formatSeconds(large.floor.programSeconds)}`, String(large.floor.timeRatio), limitText(target("scale.floor.time")), met(target("scale.floor.time"))]),
+                row([`Program under mocks, ${large.hosts} hosts (peak RSS) vs the SDK floor`, `${Math.round(large.peakRssMiB)} MiB`, `floor ${Math.round(large.floor.peakRssMiB)} MiB`, String(large.floor.memoryRatio), limitText(target("scale.floor.memory")), met(target("scale.floor.memory"))]),
             );
         }
     }
@@ -96,13 +105,46 @@ export function renderMarkdown(results: BenchResults): string {
             row(["Support bundle, empty log set", formatSeconds(e.sides.supportBundle.median), `docker run --rm ${formatSeconds(e.sides.dockerRun.median)}`, String(e.ratios.supportBundleVsDockerRun), limitText(target("elevated.supportBundle.vsDockerRun")), met(target("elevated.supportBundle.vsDockerRun"))]),
         );
     }
+    const f = results.fleet;
+    if (f) {
+        lines.push(
+            row([`Fleet plan, ${f.stacks} stacks (${f.hosts} hosts), one process`, formatSeconds(f.fleet.wallSeconds.median), `plan-diff per stack ${formatSeconds(f.planDiff.scaledSeconds)} (${f.planDiff.sampled.length} timed, scaled)`, String(f.ratio), limitText(target("fleet.vsPlanDiff")), met(target("fleet.vsPlanDiff"))]),
+            row([`Fleet plan, ${f.stacks} stacks (peak RSS)`, `${Math.round(Math.max(...f.fleet.peakRssMiB))} MiB`, "", "", limitText(target("fleet.peakRss")), met(target("fleet.peakRss"))]),
+            row(["Fleet plan, seconds per stack vs the SDK floor", formatSeconds(f.perStack.engineSeconds), `floor ${formatSeconds(f.perStack.floorSeconds)}`, String(f.perStack.engineVsFloor), "", ""]),
+        );
+    }
     if (s) {
-        lines.push("", row(["Hosts", "Resources", "Wall time", "Evaluation", "of it GC", "Peak RSS"]), row(["---:", "---:", "---:", "---:", "---:", "---:"]));
+        lines.push(
+            "",
+            row(["Hosts", "Resources", "Wall time", "Evaluation", "of it GC", "Peak RSS", "SDK floor: evaluation", "SDK floor: peak RSS", "Program / floor: time", "Program / floor: RSS"]),
+            row(["---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:"]),
+        );
         for (const r of s.rows) {
             lines.push(
-                row([String(r.hosts), String(r.resources), formatSeconds(r.wallSeconds), formatSeconds(r.programSeconds), formatSeconds(r.gcSeconds), `${Math.round(r.peakRssMiB)} MiB`]),
+                row([
+                    String(r.hosts),
+                    String(r.resources),
+                    formatSeconds(r.wallSeconds),
+                    formatSeconds(r.programSeconds),
+                    formatSeconds(r.gcSeconds),
+                    `${Math.round(r.peakRssMiB)} MiB`,
+                    formatSeconds(r.floor.programSeconds),
+                    `${Math.round(r.floor.peakRssMiB)} MiB`,
+                    String(r.floor.timeRatio),
+                    String(r.floor.memoryRatio),
+                ]),
             );
         }
+    }
+    if (f) {
+        lines.push(
+            "",
+            `Fleet plan: \`${f.change}\` over ${f.stacks} generated stacks; the fleet took ${f.fleet.wallSeconds.samples.map(formatSeconds).join(" and ")} ` +
+                `(${formatSeconds(f.perStack.fleetSeconds)} per stack, peak ${f.fleet.peakRssMiB.map((m) => `${Math.round(m)} MiB`).join(" and ")}); plan-diff took ` +
+                `${formatSeconds(f.planDiff.wallSeconds.median)} per process (median of ${f.planDiff.sampled.length}, ${formatSeconds(Math.min(...f.planDiff.wallSeconds.samples))} to ` +
+                `${formatSeconds(Math.max(...f.planDiff.wallSeconds.samples))}). In one process, planning a stack took ${formatSeconds(f.perStack.engineSeconds)} and the SDK floor ` +
+                `for its resources ${formatSeconds(f.perStack.floorSeconds)} (medians).`,
+        );
     }
     if (m) {
         lines.push(

@@ -222,11 +222,6 @@ export function airgapLoadArgs(imagesDir: string, references: readonly string[],
     return [imagesDir, ...references.flatMap((reference) => [reference, pins.get(reference) ?? "-"])];
 }
 
-/** `replicated:images.pins` (image name or application reference -> image id), else none. */
-export function imagePinsOf(images: { readonly registry: string; readonly pins?: Readonly<Record<string, string>> }): Readonly<Record<string, string>> {
-    return images.pins ?? {};
-}
-
 /** The `images.pins` key of a reference: its Replicated image name, else the reference itself. */
 function pinKeyOf(reference: string, references: Partial<Record<ReplicatedImageName, string>>): string {
     return Object.entries(references).find(([, ref]) => ref === reference)?.[0] ?? reference;

@@ -133,7 +133,8 @@ export class ServiceAccount extends pulumi.ComponentResource {
                 addPreviousOutputInEnv: false,
                 logging: "stdoutAndStderr",
             },
-            { parent: this },
+            // The component's dependsOn (the stack's install detections) must hold for the command itself.
+            { parent: this, dependsOn: opts?.dependsOn },
         );
 
         const summary = this.command.stdout.apply(parseAccountSummary);

@@ -143,7 +143,8 @@ export class VersionGuard extends pulumi.ComponentResource {
                 addPreviousOutputInEnv: false,
                 logging: "stdoutAndStderr",
             },
-            { parent: this },
+            // The component's dependsOn (the stack's install detections) must hold for the command itself.
+            { parent: this, dependsOn: opts?.dependsOn },
         );
         this.summary = this.command.stdout.apply(parseVersionGuardSummary);
 

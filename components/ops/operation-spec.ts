@@ -16,7 +16,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { HostConfig, ReplicatedConfig } from "../config";
+import { DEFAULT_DATA_PREFIXES, type HostConfig, type ReplicatedConfig } from "../config";
 import {
     MAX_ID,
     REQUEST_ID_PATTERN,
@@ -109,11 +109,8 @@ export const DEFAULT_TIMEOUT_SECONDS = 300;
 export const OPERATION_SCRIPT_DELIMITER = "REPLICATED_OPERATION_SCRIPT";
 /** The here-document delimiter (fd 3) after the generated secret values. */
 export const SECRET_VALUES_DELIMITER = "REPLICATED_SECRET_VALUES";
-/**
- * Where volume roots and snapshot destinations may lie (strictly below one of them) unless
- * `replicated:dataPrefixes` says otherwise.
- */
-export const DEFAULT_DATA_PREFIXES: readonly string[] = Object.freeze(["/srv", "/data"]);
+/** Where volume roots and snapshot destinations may lie by default (`replicated:dataPrefixes`). */
+export { DEFAULT_DATA_PREFIXES };
 /** An image id as `docker image inspect --format '{{.Id}}'` prints it: what a pin holds. */
 export const IMAGE_ID_PATTERN = /^sha256:[0-9a-f]{64}$/;
 
@@ -371,16 +368,6 @@ export function operationInvocation(
     return { command: invocation.command, stdin: elevatedRunStdin(request.operation, secretValues) };
 }
 
-/** The part of the stack config that holds `replicated:dataPrefixes` (optional where a caller has none). */
-export interface DataPrefixesConfig {
-    readonly dataPrefixes?: readonly string[];
-}
-
-/** `replicated:dataPrefixes`, else {@link DEFAULT_DATA_PREFIXES}. */
-export function dataPrefixesOf(config: Pick<ReplicatedConfig, "volumeRoots"> & DataPrefixesConfig): readonly string[] {
-    return config.dataPrefixes ?? DEFAULT_DATA_PREFIXES;
-}
-
 /** `images.helper`, else `<registry>/replicated-helper:<channel>-<version>`. */
 export function helperImageReference(config: {
     readonly images: { readonly registry: string; readonly helper?: string };
@@ -414,11 +401,11 @@ export type PlannedOperation =
  * before anything is registered.
  */
 export function plannedOperations(
-    config: Pick<ReplicatedConfig, "operations" | "volumeRoots"> & DataPrefixesConfig,
+    config: Pick<ReplicatedConfig, "operations" | "volumeRoots" | "dataPrefixes">,
     host: Pick<HostConfig, "role">,
 ): PlannedOperation[] {
     const ops = config.operations;
-    const prefixes = dataPrefixesOf(config);
+    const prefixes = config.dataPrefixes;
     const planned: PlannedOperation[] = [];
     if (ops.supportBundle !== undefined) {
         planned.push({ operation: "support-bundle", request: ops.supportBundle.request });

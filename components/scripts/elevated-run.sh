@@ -47,14 +47,22 @@ request=unknown
 stack=unknown
 image=unknown
 timeout_seconds=0
-started_at=$(date +%s)
-started_iso=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-run_id=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+# Few forks on the way to the container (each costs milliseconds on a busy host): one date for
+# both stamps, the run id from the kernel's uuid source by the read builtin.
+started_stamp=$(date -u '+%s %Y-%m-%dT%H:%M:%SZ')
+started_at=${started_stamp% *}
+started_iso=${started_stamp#* }
+read -r run_uuid </proc/sys/kernel/random/uuid
+run_uuid_rest=${run_uuid#*-}
+run_id=${run_uuid%%-*}${run_uuid_rest%%-*}
+run_uuid_rest=${run_uuid_rest#*-}
+run_id=$run_id${run_uuid_rest%%-*}
 run_dir=
 result=failed
 paused_file=
 # Set while a container of this run may exist that `docker run --rm` did not remove itself.
 container_may_remain=no
+audit_log_ready=no
 
 say() { printf 'replicated elevated-run: %s\n' "$*" >&2; }
 refuse() {
@@ -179,18 +187,28 @@ is_below_data_prefix() {
 	return 1
 }
 
-# A directory whose path has no symlink in it (realpath is the path itself).
+# A real directory, not a symlink. Callers have checked every directory above it with
+# trusted_parents (each a real directory, no symlink), so its path has no symlink in it.
 is_real_directory() {
-	[ -d "$1" ] && [ ! -L "$1" ] && [ "$(realpath -- "$1")" = "$1" ]
+	[ -d "$1" ] && [ ! -L "$1" ]
 }
 
 json_string() {
 	printf '"%s"' "$(printf '%s' "$1" | tr -d '\000-\037' | sed 's/\\/\\\\/g; s/"/\\"/g')"
 }
 
+# $quoted: VALUE as a JSON string. Validated values need no escaping, and no fork.
+json_quote() {
+	case $1 in
+	*[!A-Za-z0-9._:/@+\ -]*) quoted=$(json_string "$1") ;;
+	*) quoted="\"$1\"" ;;
+	esac
+}
+
 # --- audit, cleanup ---
 
 ensure_audit_log() {
+	[ "$audit_log_ready" = no ] || return 0
 	ensure_root_dir "$AUDIT_DIR" 0750 || {
 		say "cannot write the audit line: $(trusted_problem)"
 		return 1
@@ -205,16 +223,28 @@ ensure_audit_log() {
 	audit_have=$(stat -c '%u:%g %a' -- "$AUDIT_LOG")
 	if [ "${audit_have% *}" != 0:0 ]; then chown -h root:root -- "$AUDIT_LOG"; fi
 	if [ "${audit_have#* }" != 640 ]; then chmod 0640 -- "$AUDIT_LOG"; fi
+	audit_log_ready=yes
 }
 
 write_audit() {
 	status=$1
 	duration=$(($(date +%s) - started_at))
-	line=$(printf '{"time":%s,"operation":%s,"request":%s,"stack":%s,"host":%s,"image":%s,"container":%s,"run":%s,"status":%s,"result":%s,"durationSeconds":%s}' \
-		"$(json_string "$started_iso")" "$(json_string "$operation")" "$(json_string "$request")" \
-		"$(json_string "$stack")" "$(json_string "$(uname -n)")" "$(json_string "$image")" \
-		"$(json_string "$(container_name)")" "$(json_string "$run_id")" "$status" \
-		"$(json_string "$result")" "$duration")
+	read -r host_name </proc/sys/kernel/hostname || host_name=unknown
+	line="{\"time\":\"$started_iso\""
+	for field in operation request stack host image container run; do
+		case $field in
+		operation) value=$operation ;;
+		request) value=$request ;;
+		stack) value=$stack ;;
+		host) value=$host_name ;;
+		image) value=$image ;;
+		container) value=replicated-op-$operation-$request ;;
+		run) value=$run_id ;;
+		esac
+		json_quote "$value"
+		line="$line,\"$field\":$quoted"
+	done
+	line="$line,\"status\":$status,\"result\":\"$result\",\"durationSeconds\":$duration}"
 	if ensure_audit_log; then
 		printf '%s\n' "$line" >>"$AUDIT_LOG"
 	fi
@@ -285,26 +315,29 @@ resolve_helper_image() {
 # Material only the host can produce: docker info/ps, the replicated containers' logs, and the
 # journal of the replicated units (journalctl reads the host's own journal format). It lands in
 # a root-only directory that the container mounts read-only and redacts with everything else.
+# The docker calls run side by side (each waits mostly on the engine), and all have ended when
+# this returns.
 collect_host_material() {
 	out=$1
 	mkdir -m 0700 -- "$out" "$out/docker-logs"
-	timeout 60 docker info >"$out/docker-info.txt" 2>&1 || echo "docker info failed (exit $?)" >>"$out/docker-info.txt"
-	timeout 60 docker ps -a --no-trunc >"$out/docker-ps.txt" 2>&1 || echo "docker ps failed (exit $?)" >>"$out/docker-ps.txt"
+	{ timeout 60 docker info >"$out/docker-info.txt" 2>&1 || echo "docker info failed (exit $?)" >>"$out/docker-info.txt"; } &
+	{ timeout 60 docker ps -a --no-trunc >"$out/docker-ps.txt" 2>&1 || echo "docker ps failed (exit $?)" >>"$out/docker-ps.txt"; } &
+	if command -v journalctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+		{ timeout 120 journalctl --no-pager --output=short-iso --unit='replicated*' >"$out/journal.txt" 2>&1 ||
+			echo "journalctl failed (exit $?)" >>"$out/journal.txt"; } &
+	else
+		echo "no systemd journal on this host (journalctl or /run/systemd/system missing)" >"$out/journal.txt"
+	fi
 	# One inspect for all five: it prints the names of those that exist.
 	# shellcheck disable=SC2086 # fixed list of plain names
 	existing=$(timeout 60 docker container inspect --format '{{.Name}}' -- $REPLICATED_CONTAINERS 2>/dev/null || true)
 	for name in $existing; do
 		name=${name#/}
 		case " $REPLICATED_CONTAINERS " in *" $name "*) ;; *) continue ;; esac
-		timeout 60 docker logs --timestamps --tail 20000 -- "$name" >"$out/docker-logs/$name.log" 2>&1 ||
-			echo "docker logs $name failed (exit $?)" >>"$out/docker-logs/$name.log"
+		{ timeout 60 docker logs --timestamps --tail 20000 -- "$name" >"$out/docker-logs/$name.log" 2>&1 ||
+			echo "docker logs $name failed (exit $?)" >>"$out/docker-logs/$name.log"; } &
 	done
-	if command -v journalctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-		timeout 120 journalctl --no-pager --output=short-iso --unit='replicated*' >"$out/journal.txt" 2>&1 ||
-			echo "journalctl failed (exit $?)" >>"$out/journal.txt"
-	else
-		echo "no systemd journal on this host (journalctl or /run/systemd/system missing)" >"$out/journal.txt"
-	fi
+	wait
 }
 
 # The env files and replicated.conf, each bound read-only on its own (only regular files with
@@ -366,9 +399,14 @@ run_elevated() {
 	# Every run is audited: a run that could not be is not started.
 	ensure_audit_log || fail "refusing to run without the audit log $AUDIT_LOG"
 	# The generated secrets, one per line, from the here-document on fd 3 (none when it is closed).
-	secret_values=$(cat 2>/dev/null <&3) || secret_values=
 	nl='
 '
+	secret_values=
+	if [ -e /proc/self/fd/3 ]; then
+		while IFS= read -r secret_line; do
+			secret_values=$secret_values${secret_values:+$nl}$secret_line
+		done <&3
+	fi
 	case "$nl$secret_values$nl" in
 	*"$nl$SECRET_VALUES_DELIMITER$nl"*) refuse "a secret value equals the here-document delimiter; refusing to pass it on" ;;
 	esac

@@ -139,7 +139,7 @@ function corpus(): { cases: Case[]; values: string[] } {
     // By value: the generated secrets (daemon token) wherever they appear, as is, JSON-escaped, percent-encoded.
     const values: string[] = [];
     for (let i = 0; i < 6; i++) {
-        const s = secret(`value-${i}`, ['"', "/", "@", " ", "+", "&"][i], 16);
+        const s = secret(`value-${i}`, ['"', "/", "@", "+", " ", "&"][i], 16);
         values.push(s);
         const encoded = encodeURIComponent(s);
         add(
@@ -150,7 +150,7 @@ function corpus(): { cases: Case[]; values: string[] } {
                     `{"msg":"handshake ${json(s)} ok","peer":"keephost${i}"}`,
                     `GET /ping?t=${encoded} keephost${i}`,
                     `GET /ping?t=${encoded.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase())} keephost${i}`,
-                    `operator sent ${s}${s} keephost${i}`,
+                    `POST body=${encodeURIComponent(s).replace(/%20/g, "+")}${s} keephost${i}`,
                     `exec: env DAEMON_TOKEN_COPY ${s} keephost${i}`,
                 ][i],
             ],

@@ -6,6 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { before, describe, test } from "node:test";
 import { promisify } from "node:util";
@@ -23,10 +25,11 @@ import {
     type PlanDiff,
     type RecordingData,
 } from "../../tools/plan-diff-core";
-import { UsageError, evaluate, planDiff, renderJson, renderPlan, stackInput } from "../../tools/plan-diff";
+import { UsageError, evaluate, parsePlanDiffArgs, planDiff, renderJson, renderPlan, stackInput } from "../../tools/plan-diff";
 import { CONTAINER, NETWORK, RANDOM_PASSWORD, REMOTE_COMMAND, REMOTE_IMAGE, inputSemantics } from "../../tools/replace-semantics";
-import { scriptArgsOf, scriptNameOf } from "../support/canned-outputs";
-import type { RecordedResource } from "../support/mock-recorder";
+import { scriptArgsOf, scriptNameOf } from "../../tools/offline/host-model";
+import type { RecordedResource } from "../../tools/offline/recorder";
+import { STACKS_DIR } from "../../tools/offline/stacks";
 
 const execFileAsync = promisify(execFile);
 const PROJECT_DIR = path.resolve(__dirname, "..", "..");
@@ -322,7 +325,14 @@ describe("impact of real changes", () => {
             const airgap = after.resources.some((r) => scriptNameOf(r) === "load-images");
             for (const change of diff.changed) {
                 const script = scriptOf(change, after);
-                if (change.type === REMOTE_COMMAND) {
+                if (change.type === REMOTE_COMMAND && script === "container-health") {
+                    // The health gate is keyed on container ids: every replaced container has a new one.
+                    assert.equal(change.action, "replace", change.name);
+                    assert.ok(change.inputs.length > 0 && change.inputs.every((i) => /^triggers\[\d+\]$/.test(i.path)), change.name);
+                    for (const input of change.inputs) {
+                        assert.match(input.afterLabel ?? "", /^new id of container /, `${change.name} ${input.path}`);
+                    }
+                } else if (change.type === REMOTE_COMMAND) {
                     // Only the guard and the air-gap load: never the account, directories or repair.
                     assert.ok(script === "version-guard" || script === "load-images", `${change.name} (${script ?? "no script"}) must not change with the version`);
                     assert.equal(change.action, "update", `${change.name}: an update re-runs create; a replacement would be a new resource`);
@@ -480,6 +490,34 @@ describe("the command line", () => {
         );
         assert.equal(failure.code, 2);
         assert.match(failure.stderr, /usage: npm run plan-diff -- <stack>/);
+    });
+
+    test("a secret on the command line is refused as a usage error, before anything is evaluated, without echoing it", async () => {
+        const value = "-----BEGIN OPENSSH PRIVATE KEY-----\\nb3BlbnNzaC1rZXktdjEAAAAA";
+        for (const change of [`sshPrivateKey=${value}`, `replicated:sshPrivateKey=${value}`]) {
+            await assert.rejects(planDiff("acme-online", [change]), (err: Error) => {
+                assert.ok(err instanceof UsageError, `${err.constructor.name}: ${err.message}`);
+                assert.match(err.message, /replicated:sshPrivateKey is a secret/);
+                assert.match(err.message, /pulumi config set --secret replicated:sshPrivateKey/);
+                assert.equal(err.message.includes("b3BlbnNzaC1rZXkt"), false, "the value is not echoed");
+                return true;
+            });
+        }
+    });
+
+    test("--stacks-dir reads the stack files from another directory", async () => {
+        assert.deepEqual(parsePlanDiffArgs(["acme-online", "--json", "version=2.54.0"]), { stack: "acme-online", changes: ["version=2.54.0"], json: true, stacksDir: STACKS_DIR });
+        assert.equal(parsePlanDiffArgs(["--stacks-dir=/tmp/x", "s"]).stacksDir, "/tmp/x");
+        assert.throws(() => parsePlanDiffArgs(["s", "--stacks-dir"]), /--stacks-dir needs a directory/);
+        assert.throws(() => parsePlanDiffArgs(["--nope", "s"]), /unknown option --nope/);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-diff-dir-"));
+        try {
+            fs.copyFileSync(path.join(STACKS_DIR, "Pulumi.acme-online.yaml"), path.join(dir, "Pulumi.customer-x.yaml"));
+            assert.equal(stackInput("customer-x", dir).config.version, "2.53.2");
+            await assert.rejects(planDiff("acme-online", [], dir), (err: Error) => err instanceof UsageError && err.message.includes(`in ${dir} (known: customer-x)`));
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     test("text and --json output of a real plan", () => {

@@ -8,7 +8,7 @@
 # redact_stream SECRET_VALUES_FILE
 #   Reads text on stdin and writes it redacted on stdout, line by line:
 #   - by value: every line of SECRET_VALUES_FILE (one secret value per line; the file may be
-#     empty, and "" means no file) wherever it appears, as is, JSON-escaped and percent-encoded.
+#     empty, and "" means no file) wherever it appears, as is, JSON-escaped and URL-encoded.
 #     Values shorter than 4 bytes are skipped: they would redact ordinary words;
 #   - by name: the value of every setting whose name contains token, password, passwd,
 #     passphrase, secret, private key, api key, access key, authorization or cookie (any case,
@@ -65,8 +65,9 @@ BEGIN {
 			if (length(value) < 4) continue
 			add_value(value)
 			add_value(json_escape(value))
-			add_value(url_encode(value, 0))
-			add_value(url_encode(value, 1))
+			add_value(url_encode(value, 0, 0))
+			add_value(url_encode(value, 1, 0))
+			add_value(url_encode(value, 0, 1))
 		}
 		if (rc < 0) {
 			printf "redact_stream: cannot read the secret values file %s\n", file > "/dev/stderr"
@@ -98,11 +99,13 @@ function json_escape(v,    out, i, c) {
 	return out
 }
 
-function url_encode(v, lower,    out, i, c, n, h) {
+# Percent-encoded (upper or lower case hex); with plus, a space as "+" (HTML form encoding).
+function url_encode(v, lower, plus,    out, i, c, n, h) {
 	out = ""
 	for (i = 1; i <= length(v); i++) {
 		c = substr(v, i, 1)
 		if (c ~ /[A-Za-z0-9._~-]/) { out = out c; continue }
+		if (plus && c == " ") { out = out "+"; continue }
 		n = ORD[c]
 		h = "%" substr(HEX, int(n / 16) + 1, 1) substr(HEX, n % 16 + 1, 1)
 		out = out (lower ? tolower(h) : h)

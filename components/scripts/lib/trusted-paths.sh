@@ -18,7 +18,13 @@
 #
 # Functions return 1 and keep the reason, with its fix, for trusted_path_problem to print; the
 # caller decides how to fail.
+#
+# A directory found trusted stays trusted for the rest of the run: only root can change its owner
+# or mode, and, its parent being trusted too, only root can rename or replace it. So each one is
+# checked (one stat) once per run, however often a script asks.
 trusted_path_problem=
+trusted_known=" "
+trusted_ensured=" "
 
 # The reason the last check failed, with its fix.
 trusted_problem() {
@@ -27,6 +33,7 @@ trusted_problem() {
 
 # trusted_dir PATH: PATH is a trusted directory.
 trusted_dir() {
+	case $trusted_known in *" $1 "*) return 0 ;; esac
 	if [ -L "$1" ]; then
 		trusted_path_problem="$1 is a symlink; a root operation never follows one. Fix: replace it with a real directory owned by root (mode 0755)"
 		return 1
@@ -56,12 +63,12 @@ trusted_dir() {
 		return 1
 	fi
 	if [ $((0$trusted_mode & 020)) -ne 0 ]; then
-		if [ "$1" = /var/log ] && [ "$trusted_gid" != "$(stat -c %g -- /var/run/docker.sock 2>/dev/null || echo 0)" ]; then
-			return 0
+		if [ "$1" != /var/log ] || [ "$trusted_gid" = "$(stat -c %g -- /var/run/docker.sock 2>/dev/null || echo 0)" ]; then
+			trusted_path_problem="$1 is writable by group $trusted_gid (mode $trusted_mode), so a process of that group could swap what lies below it. Fix: chmod g-w $1 (or choose another path)"
+			return 1
 		fi
-		trusted_path_problem="$1 is writable by group $trusted_gid (mode $trusted_mode), so a process of that group could swap what lies below it. Fix: chmod g-w $1 (or choose another path)"
-		return 1
 	fi
+	trusted_known="$trusted_known$1 "
 	return 0
 }
 
@@ -136,9 +143,11 @@ ensure_dir_level() {
 # ensure_root_dir PATH MODE: PATH is a trusted directory root:root MODE (created, or its owner,
 # group and mode corrected only where they differ; safe because its parent is trusted).
 ensure_root_dir() {
+	case $trusted_ensured in *" $1 "*) return 0 ;; esac
 	ensure_dir_level "$1" "$2" || return 1
 	ensure_have=$(stat -c '%u:%g %a' -- "$1")
 	if [ "${ensure_have% *}" != 0:0 ]; then chown -h root:root -- "$1"; fi
 	if [ "$((0${ensure_have#* }))" -ne "$((0$2))" ]; then chmod -- "$2" "$1"; fi
-	trusted_dir "$1"
+	trusted_known="$trusted_known$1 "
+	trusted_ensured="$trusted_ensured$1 "
 }

@@ -146,8 +146,11 @@ in_root() { chroot "$root" "$@"; }
 
 # Fixed uids so tests can reason about ownership; `deploy` has no password but is
 # not locked ('*'), so public-key login works whatever sshd's UsePAM says.
+# prompter sits above UID_MAX (60000), outside useradd's regular range: a plain
+# `useradd -g <docker gid> replicated`, as Replicated's 2.5+ install script runs it,
+# then gets uid 1001, the uid such installs have on a host with one regular user.
 in_root useradd --create-home --uid 1000 --user-group --shell /bin/bash deploy
-in_root useradd --create-home --uid 1001 --user-group --shell /bin/bash prompter
+in_root useradd --create-home --uid 61001 --user-group --shell /bin/bash prompter
 in_root usermod --password '*' deploy
 # prompter gets a random password nobody knows: `sudo -n` must then fail with
 # "a password is required" instead of hanging on a prompt.
