@@ -1,7 +1,8 @@
 /**
  * Safe recursive ownership repair of Replicated's own trees on one host
  * (`components/scripts/repair-ownership.sh`). On a fresh host it changes nothing; on a host
- * leaving legacy root mode it re-owns the existing data to the service account.
+ * leaving legacy root mode it re-owns the existing data to the service account, with the
+ * containers that write the trees stopped and a walk that cannot be redirected.
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
@@ -27,6 +28,13 @@ export interface RepairSummary {
     readonly trees: number;
     /** Mount points inside the trees, left alone with everything below them. */
     readonly mountsLeftAlone: number;
+    /** Names of the running containers that mounted a tree and were stopped before the walk. */
+    readonly stoppedContainers: readonly string[];
+    /**
+     * Those of them started again after the walk: all but the program's own service containers
+     * that run as another user than `uid:gid` (the same `pulumi up` replaces those).
+     */
+    readonly restartedContainers: readonly string[];
 }
 
 /** Positional arguments of repair-ownership.sh: `<uid> <gid>`, both at least 1 (never root). */
@@ -52,7 +60,21 @@ export function parseRepairSummary(stdout: string): RepairSummary {
         }
         return value;
     };
-    return { changed: count("changed"), skipped: count("skipped"), trees: count("trees"), mountsLeftAlone: count("mountsLeftAlone") };
+    const names = (key: string): string[] => {
+        const value = summary[key];
+        if (!Array.isArray(value) || !value.every((name) => typeof name === "string")) {
+            throw new Error(`repair summary: "${key}" must be a list of container names, got ${JSON.stringify(value)}`);
+        }
+        return value as string[];
+    };
+    return {
+        changed: count("changed"),
+        skipped: count("skipped"),
+        trees: count("trees"),
+        mountsLeftAlone: count("mountsLeftAlone"),
+        stoppedContainers: names("stoppedContainers"),
+        restartedContainers: names("restartedContainers"),
+    };
 }
 
 export interface OwnershipRepairArgs {
@@ -67,10 +89,17 @@ export interface OwnershipRepairArgs {
 }
 
 /**
- * Re-owns {@link OWNED_TREES} to `uid:gid`, touching only mismatches, never following symlinks,
- * never entering another file system or a mount point, and skipping multiply-linked files with a
- * link outside the trees. It runs when created (a fresh host, or the switch from `runAs: root`)
- * and again only when uid or gid change; `pulumi destroy` deletes nothing on the host.
+ * Re-owns {@link OWNED_TREES} to `uid:gid`: first it stops every running container that mounts
+ * one of the trees, then it walks them through directory handles (never a path resolved twice),
+ * touching only mismatches, never following symlinks, never entering another file system or a
+ * mount point, and skipping multiply-linked files unless every link was found inside with nothing
+ * about them changing. On failure it starts the stopped containers again; on success those this
+ * `pulumi up` replaces (the program's service containers whose user changes) stay stopped.
+ *
+ * Its command runs when created (a fresh host, or the switch from `runAs: root`), when uid or
+ * gid change (the command text holds them), and, like every `remote.Command` without an `update`
+ * (pulumi-command 1.2.1 `Command.Update` runs `create` then), whenever the connection or the
+ * script changes; `pulumi destroy` deletes nothing on the host.
  */
 export class OwnershipRepair extends pulumi.ComponentResource {
     /** The remote command that ran repair-ownership.sh. */

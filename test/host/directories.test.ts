@@ -4,8 +4,9 @@
  *
  * Tests run in order and share the two hosts: converge, second run, a path that is a file or a
  * symlink, a hostile tree (symlink to /etc/shadow, hard link to a root-owned file outside, a
- * tmpfs and a bind mount inside), the repair killed with SIGKILL mid-run, 100,000 files against
- * `chown -R`, and a reboot that wipes /run.
+ * tmpfs and a bind mount inside), multiply-linked files with fs.protected_hardlinks not 1, the
+ * repair killed with SIGKILL mid-run, 100,000 files against `chown -R`, and a reboot that wipes
+ * /run. The repair under attack: repair-attacks.test.ts.
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -205,6 +206,24 @@ test("the repair re-owns a hostile tree safely: no symlink followed, no outside 
         assert.deepEqual(await statPaths(primary, outside), statsBefore);
     } finally {
         await run(primary, "umount /var/lib/replicated/mnt; umount /var/lib/replicated/bind; rm -f /var/lib/replicated/db/hardlink-out");
+    }
+});
+
+test("with fs.protected_hardlinks not 1 the repair leaves every multiply-linked file alone and says why", async (t) => {
+    if (!(await requireHostTier(t))) return;
+    // The setting is global to the kernel: only this host's view of it is replaced (a bind mount
+    // in its own mount namespace), so the machine keeps protected_hardlinks=1.
+    await sh(primary, "cd /var/lib/replicated/db && printf pair > pair-c && ln pair-c pair-d && printf one > single && chown 0:0 pair-c single && echo 0 > /root/protected-hardlinks-0 && sleep 2");
+    await sh(primary, "mount --bind /root/protected-hardlinks-0 /proc/sys/fs/protected_hardlinks");
+    try {
+        const repair = await run(primary, `sh -s -- ${uid} ${gid}`, { stdin: loadScript("repair-ownership") });
+        assert.equal(repair.code, 0, repair.stderr);
+        const summary = JSON.parse(repair.stdout.trim().split("\n").pop() ?? "{}") as Record<string, unknown>;
+        assert.deepEqual([summary.protectedHardlinks, summary.skipped], [0, 2], "both names of the pair skipped");
+        assert.match(repair.stderr, /skipped \/var\/lib\/replicated\/db\/pair-[cd]: it has 2 hard links and fs\.protected_hardlinks is 0, so any user could have linked it from elsewhere; it stays as it is/);
+        assert.equal(await sh(primary, "cd /var/lib/replicated/db && stat -c '%u:%g' pair-c pair-d single"), `0:0\n0:0\n${uid}:${gid}\n`, "the single-linked file is re-owned");
+    } finally {
+        await run(primary, "umount /proc/sys/fs/protected_hardlinks; rm -f /var/lib/replicated/db/pair-c /var/lib/replicated/db/pair-d /var/lib/replicated/db/single");
     }
 });
 

@@ -12,7 +12,8 @@
  *    including one to /etc/shadow, hard links, 0600 root files, and a bulk tree) are recorded:
  *    content, mode, inode, link count, symlink target;
  * 3. opt-in (`runAs: replicated`) killed with SIGKILL in the middle of the migration, then run
- *    again: account created, repair converges, then containers replaced; nothing lost;
+ *    again: account created, legacy containers stopped by the repair, repair converges, then
+ *    containers replaced; nothing lost;
  * 4. upgrade: only the guard, the image load, the images and the containers change;
  * 5. downgrade: refused without allowDowngrade (nothing changes), done with it;
  * 6. the guard without a record reads the running containers' version; a tampered record
@@ -142,6 +143,12 @@ async function containersRunAs(uid: number, version: string): Promise<void> {
         assert.equal(ids.gid, `${dockerGid} ${dockerGid} ${dockerGid} ${dockerGid}`, `${name}: gids of PID 1`);
         assert.equal(ids.groups, String(dockerGid), `${name}: supplementary groups`);
     }
+}
+
+async function containerRunning(name: string): Promise<boolean> {
+    const out = await docker(host, ["inspect", "--format", "{{.State.Running}}", name]);
+    assert.equal(out.code, 0, out.stderr);
+    return out.stdout.trim() === "true";
 }
 
 async function containerIds(): Promise<Record<string, string>> {
@@ -311,13 +318,13 @@ describe("legacy root mode and the opt-in migration", () => {
         assert.ok(left > 1000 && done > 1000, `the kill landed mid-migration (${done} re-owned, ${left} left)`);
         // The killed run got as far as the account and the directories; no container was touched.
         assert.equal((await sh(host, "id -u replicated")).trim(), String(SERVICE_UID));
-        assert.deepEqual(await containerIds(), legacyIds, "the legacy containers still run");
+        assert.deepEqual(await containerIds(), legacyIds, "the legacy containers are still there");
         assert.equal(stepsOf(killed, "docker:index/container:Container").filter((s) => s.op !== "same").length, 0);
-        // Until they are replaced, the legacy containers (uid 0 without capabilities) can no
-        // longer create files in the re-owned directories: the window the operators' guide names.
-        const blocked = await docker(host, ["exec", "replicated", "touch", "/var/lib/replicated/db/after-migration"]);
-        assert.notEqual(blocked.code, 0);
-        assert.match(blocked.stderr, /Permission denied/);
+        // The repair stopped every one of them before its walk (they write the trees), and a kill
+        // leaves them stopped: nothing writes the half-migrated trees until they are replaced.
+        for (const name of CONTAINERS) {
+            assert.equal(await containerRunning(name), false, `${name} was stopped by the repair`);
+        }
         assert.equal(await writeManifest("killed"), legacyEntries);
         assert.equal(await manifestDiff("before", "killed"), "", "nothing lost or altered at the kill");
 
@@ -332,6 +339,7 @@ describe("legacy root mode and the opt-in migration", () => {
         const repair = parseRepairSummary(onlyRun(again, "repair-ownership").stdout);
         assert.equal(repair.changed, left, "the re-run re-owns exactly what the killed run left");
         assert.equal(repair.skipped, 0);
+        assert.deepEqual(repair.stoppedContainers, [], "the killed run had stopped them already");
         assert.equal(await mismatches(SERVICE_UID, dockerGid), 0, "every entry in the trees belongs to the service user and the docker group");
 
         // Containers: each replaced (delete before replace), every one after the repair finished.
@@ -374,7 +382,9 @@ describe("legacy root mode and the opt-in migration", () => {
         if (!(await requireHostTier(t))) return;
         const repairCommand = state.find((r) => r.name === `${host.name}-ownership`);
         assert.ok(repairCommand);
-        await sh(host, "chown -R -h 0:0 /var/lib/replicated/legacy /var/lib/replicated/bulk /var/lib/replicated-operator/state /var/run/replicated/daemon.pid", { timeoutMs: 300_000 });
+        // Reset to root, then 2 s so that the reset is not "just now" for the hard-linked files
+        // (the repair decides those right away only when their ctime is 2 s older than its walk).
+        await sh(host, "chown -R -h 0:0 /var/lib/replicated/legacy /var/lib/replicated/bulk /var/lib/replicated-operator/state /var/run/replicated/daemon.pid && sleep 2", { timeoutMs: 300_000 });
         const toChange = await mismatches(SERVICE_UID, dockerGid);
         assert.ok(toChange > 100_000, `${toChange} entries to re-own`);
         const timed = async (): Promise<{ seconds: number; changed: number }> => {

@@ -127,13 +127,14 @@ describe("repair-ownership.sh arguments", () => {
     });
 
     test("summary parsing", () => {
-        assert.deepEqual(parseRepairSummary('{"changed":3,"skipped":1,"trees":2,"mountsLeftAlone":1,"protectedHardlinks":1}'), {
-            changed: 3,
-            skipped: 1,
-            trees: 2,
-            mountsLeftAlone: 1,
-        });
-        assert.throws(() => parseRepairSummary('{"changed":-1,"skipped":0,"trees":0,"mountsLeftAlone":0}'), /changed/);
+        assert.deepEqual(
+            parseRepairSummary(
+                '{"changed":3,"skipped":1,"trees":2,"mountsLeftAlone":1,"protectedHardlinks":1,"stoppedContainers":["replicated","replicated-ui"],"restartedContainers":["replicated-ui"]}',
+            ),
+            { changed: 3, skipped: 1, trees: 2, mountsLeftAlone: 1, stoppedContainers: ["replicated", "replicated-ui"], restartedContainers: ["replicated-ui"] },
+        );
+        assert.throws(() => parseRepairSummary('{"changed":-1,"skipped":0,"trees":0,"mountsLeftAlone":0,"stoppedContainers":[],"restartedContainers":[]}'), /changed/);
+        assert.throws(() => parseRepairSummary('{"changed":0,"skipped":0,"trees":0,"mountsLeftAlone":0,"stoppedContainers":[1],"restartedContainers":[]}'), /stoppedContainers/);
     });
 });
 

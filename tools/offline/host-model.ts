@@ -25,7 +25,7 @@ const SUMMARIES: Record<string, (args: string[]) => Record<string, unknown>> = {
         directories: args[2] === "primary" ? 10 : 5,
         tmpfiles: "applied",
     }),
-    "repair-ownership": () => ({ changed: 0, skipped: 0, trees: 4, mountsLeftAlone: 0, protectedHardlinks: 1 }),
+    "repair-ownership": () => ({ changed: 0, skipped: 0, trees: 4, mountsLeftAlone: 0, protectedHardlinks: 1, stoppedContainers: [], restartedContainers: [] }),
     // The configured version is the one recorded on the host (a converged host): nothing written.
     "version-guard": (args) => ({
         previous: args[0],
