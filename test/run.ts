@@ -1,6 +1,6 @@
 /**
  * Test entry: `npm test` runs every tier in order (unit, policy, host, engine, cli) and prints
- * each tier's counts; `node --import tsx test/run.ts <tier>` runs one. Each test file runs in its
+ * each tier's counts and wall time; `node --import tsx test/run.ts <tier>` runs one. Each test file runs in its
  * own process (node --test), which Pulumi's process-global runtime state needs.
  *
  * Host and engine tiers need root and a Docker engine. Where those are missing they are skipped
@@ -103,7 +103,9 @@ async function main(): Promise<void> {
             continue;
         }
         console.log(`\n=== ${tier} tier: ${files.length} file(s) ===`);
+        const started = performance.now();
         const counts = await runNodeTest(tier, files);
+        const seconds = ((performance.now() - started) / 1000).toFixed(1);
         total.passed += counts.passed;
         total.failed += counts.failed;
         total.skipped += counts.skipped;
@@ -111,7 +113,7 @@ async function main(): Promise<void> {
             ok = false;
         }
         const reasons = counts.skipReasons.length > 0 ? ` (${counts.skipReasons.join("; ")})` : "";
-        summary.push([tier, `${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped${reasons}`]);
+        summary.push([tier, `${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped in ${seconds} s${reasons}`]);
     }
 
     console.log("\n=== summary ===");

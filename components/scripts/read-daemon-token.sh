@@ -16,8 +16,8 @@
 # generated token.
 #
 # Prints one JSON line last:
-#   {"found":true,"source":"/etc/default/replicated","token":"<token>"}
-#   {"found":false,"source":null,"token":null}
+#   {"found":true,"source":"/etc/default/replicated","token":"<token>","changed":0}
+#   {"found":false,"source":null,"token":null,"changed":0}
 set -eu
 umask 077
 
@@ -52,7 +52,7 @@ if [ -z "$token" ] && [ -n "$operator_env" ]; then
 fi
 
 if [ -z "$token" ]; then
-	printf '{"found":false,"source":null,"token":null}\n'
+	printf '{"found":false,"source":null,"token":null,"changed":0}\n'
 	exit 0
 fi
 
@@ -63,4 +63,4 @@ case $token in
 esac
 [ "${#token}" -le 512 ] || die "the daemon token in $source is longer than 512 characters (the value is not shown). Fix: correct the file, or set replicated:takeover.rotateDaemonToken true"
 
-printf '{"found":true,"source":"%s","token":"%s"}\n' "$source" "$token"
+printf '{"found":true,"source":"%s","token":"%s","changed":0}\n' "$source" "$token"

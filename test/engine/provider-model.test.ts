@@ -5,8 +5,10 @@
  *
  * One host (primary, both sidecars), applied five times with pulumiUp:
  *
- * 1. a container the runner did not create holds the name `replicated-ui`: the create fails
- *    with the provider's conflict error and the foreign container is left alone;
+ * 1. a container no stack created holds the name `replicated-ui`, and no install script's unit
+ *    explains it: the program's install detection stops the apply before any docker resource
+ *    is created, naming the container and the fix, and the container is left alone (the
+ *    runner's own create conflict, as the provider reports it, is tested in takeover.test.ts);
  * 2. the foreign container gone (this test made it), the same config again: the rest is created;
  *    the next preview is empty (the provider's Read of every container and network diffed with
  *    the bridge's rules against the inputs, after the create and after a refresh);
@@ -303,14 +305,17 @@ describe("engine tier: the docker provider model on an engine with daemon-wide d
         assert.equal(options["com.docker.network.bridge.host_binding_ipv4"], s.host.privateAddress);
     });
 
-    test("a name held by a container the runner did not create is a create conflict; that container is left alone", async (t) => {
+    test("a name held by a container no stack created stops the apply at install detection, before any container; that container is left alone", async (t) => {
         const s = await ready(t);
         if (!s) return;
         assert.ok(s.conflict.error, "the apply failed");
-        assert.match(s.conflict.error, /replicated-ui: Unable to create container: Error response from daemon: Conflict\. The container name "\/replicated-ui" is already in use/);
+        assert.match(s.conflict.error, /-detect-install: Process exited with status 1/);
+        assert.match(s.conflict.error, /containers replicated-ui hold Replicated's names but were not created by this program/);
+        assert.match(s.conflict.error, /Fix: .*docker rm -f replicated-ui/);
         assert.equal(s.foreignAfter, `${s.foreignId} running`, "the same container, still running");
         assert.ok(!s.conflict.steps.some((step) => step.op === "delete" || step.op === "replace"), "nothing was deleted");
-        assert.ok(!s.conflict.runs.some((r) => r.script === "container-health"), "the health gate waits for every container");
+        assert.ok(!s.conflict.state.some((r) => r.type === CONTAINER), "no container resource was created");
+        assert.ok(!s.conflict.runs.some((r) => r.script === "container-health"), "the health gate never ran");
     });
 
     test("after the create the next preview is empty: stored state and refreshed read-back both match the inputs", async (t) => {

@@ -157,14 +157,14 @@ describe("a systemd host installed by the 2.5+ script", () => {
     test("the token is read from REPLICATED_OPTS, else replicated.conf, else the operator's file; none when absent", async (t) => {
         if (!(await requireHostTier(t)) || !systemdHost) return;
         const read = async (): Promise<unknown> => JSON.parse((await script(systemdHost!, "read-daemon-token", [])).stdout.trim().split("\n").pop() ?? "");
-        assert.deepEqual(await read(), { found: true, source: "/etc/default/replicated", token: TOKEN });
+        assert.deepEqual(await read(), { found: true, source: "/etc/default/replicated", token: TOKEN, changed: 0 });
         await sh(systemdHost, "cp -p /etc/default/replicated /root/replicated.env && sed -i 's/ -e DAEMON_TOKEN=[^ \"]*//' /etc/default/replicated");
         try {
-            assert.deepEqual(await read(), { found: true, source: "/etc/default/replicated-operator", token: TOKEN });
+            assert.deepEqual(await read(), { found: true, source: "/etc/default/replicated-operator", token: TOKEN, changed: 0 });
             await sh(systemdHost, `printf '{\\n  "DaemonToken": "conf-token-1",\\n  "ReleaseChannel": "stable"\\n}\\n' > /etc/replicated.conf`);
-            assert.deepEqual(await read(), { found: true, source: "/etc/replicated.conf", token: "conf-token-1" });
+            assert.deepEqual(await read(), { found: true, source: "/etc/replicated.conf", token: "conf-token-1", changed: 0 });
             await sh(systemdHost, "rm /etc/replicated.conf && cp -p /etc/default/replicated-operator /root/operator.env && sed -i 's/^DAEMON_TOKEN=.*/DAEMON_TOKEN=/' /etc/default/replicated-operator");
-            assert.deepEqual(await read(), { found: false, source: null, token: null });
+            assert.deepEqual(await read(), { found: false, source: null, token: null, changed: 0 });
             await sh(systemdHost, "sed -i 's/^DAEMON_TOKEN=.*/DAEMON_TOKEN=bad$(token)/' /etc/default/replicated-operator");
             const bad = await script(systemdHost, "read-daemon-token", []);
             assert.equal(bad.code, 1);
@@ -173,7 +173,7 @@ describe("a systemd host installed by the 2.5+ script", () => {
         } finally {
             await sh(systemdHost, "cp -p /root/replicated.env /etc/default/replicated; [ -f /root/operator.env ] && cp -p /root/operator.env /etc/default/replicated-operator; rm -f /etc/replicated.conf");
         }
-        assert.deepEqual(await read(), { found: true, source: "/etc/default/replicated", token: TOKEN });
+        assert.deepEqual(await read(), { found: true, source: "/etc/default/replicated", token: TOKEN, changed: 0 });
     });
 
     test("takeover masks the units (files kept byte for byte), removes the script's containers, and the fallback restores them when no healthy container appears", async (t) => {

@@ -57,7 +57,7 @@ const SUMMARIES: Record<string, (args: string[]) => Record<string, unknown>> = {
     }),
     takeover: (args) => ({ install: "none", init: "systemd", units: 0, stopped: 0, containersRemoved: 0, fallbackArmed: false, fallbackSeconds: Number(args[1]), changed: 0 }),
     "takeover-confirm": () => ({ phase: null, armed: false, waitedSeconds: 0, gapSeconds: null, changed: 0 }),
-    "read-daemon-token": () => ({ found: false, source: null, token: null }),
+    "read-daemon-token": () => ({ found: false, source: null, token: null, changed: 0 }),
     // An elevated operation that just ran: OPERATION REQUEST ... (the summary shape varies by operation).
     "elevated-run": (args) => ({ operation: args[0], request: args[1], changed: 1 }),
     // Every container healthy: TIMEOUT CONTAINER...
