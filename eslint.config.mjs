@@ -4,7 +4,7 @@ import tseslint from "typescript-eslint";
 import pulumi from "@pulumi/eslint-plugin";
 
 export default tseslint.config(
-    { ignores: ["node_modules/**", ".sandbox/**", "bench/results/**"] },
+    { ignores: ["node_modules/**", ".sandbox/**", "bench/results/**", "dist/**", "examples/*/node_modules/**"] },
     js.configs.recommended,
     ...tseslint.configs.recommended,
     {
