@@ -25,9 +25,9 @@ import {
     isValidAccountName,
     isWildcardAddress,
 } from "./shell";
-import { mayRunAsRoot, parseApplicationUser, replicatedHostPorts, replicatedTarballNames, runsOnHost } from "./apps/application-spec";
+import { mayRunAsRoot, parseApplicationUser, replicatedHostPorts, replicatedTarballNames, runsOnHost } from "./apps/application-rules";
 import { REPLICATED_IMAGES, imageBaseName } from "./docker/image-refs";
-import { SERVICE_NAMES } from "./docker/services";
+import { SERVICE_NAMES } from "./docker/service-catalog";
 
 export const CONFIG_NAMESPACE = "replicated";
 
