@@ -7,6 +7,8 @@ export default tseslint.config(
     { ignores: ["node_modules/**", ".sandbox/**", "bench/results/**", "dist/**", "examples/*/node_modules/**"] },
     js.configs.recommended,
     ...tseslint.configs.recommended,
+    // CommonJS config files (.dependency-cruiser.cjs).
+    { files: [".dependency-cruiser.cjs"], languageOptions: { sourceType: "commonjs", globals: { module: "writable" } } },
     {
         files: ["**/*.ts"],
         languageOptions: {
