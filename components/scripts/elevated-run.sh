@@ -64,15 +64,14 @@ paused_file=
 container_may_remain=no
 audit_log_ready=no
 
-say() { printf 'replicated elevated-run: %s\n' "$*" >&2; }
+# shellcheck disable=SC2034 # read by the inlined messages library
+script_name="elevated-run"
+# replicated-include: messages
+
 refuse() {
-	say "$*"
+	note "$*"
 	result=refused
 	exit 2
-}
-fail() {
-	say "$*"
-	exit 1
 }
 
 # replicated-include: trusted-paths
@@ -210,11 +209,11 @@ json_quote() {
 ensure_audit_log() {
 	[ "$audit_log_ready" = no ] || return 0
 	ensure_root_dir "$AUDIT_DIR" 0750 || {
-		say "cannot write the audit line: $(trusted_problem)"
+		note "cannot write the audit line: $(trusted_problem)"
 		return 1
 	}
 	if [ -L "$AUDIT_LOG" ] || { [ -e "$AUDIT_LOG" ] && [ ! -f "$AUDIT_LOG" ]; }; then
-		say "$AUDIT_LOG exists and is not a regular file: cannot write the audit line. Fix: move it away"
+		note "$AUDIT_LOG exists and is not a regular file: cannot write the audit line. Fix: move it away"
 		return 1
 	fi
 	if [ ! -e "$AUDIT_LOG" ]; then
@@ -266,7 +265,7 @@ remove_container() {
 		done
 		tries=$((tries + 1))
 		if [ "$tries" -ge 30 ]; then
-			say "container $(container_name) (run $run_id) could not be removed: remove it with docker rm -f $(container_name)"
+			note "container $(container_name) (run $run_id) could not be removed: remove it with docker rm -f $(container_name)"
 			return 1
 		fi
 		sleep 1
@@ -276,7 +275,7 @@ remove_container() {
 resume_paused() {
 	[ -n "$paused_file" ] && [ -s "$paused_file" ] || return 0
 	while read -r id; do
-		docker unpause -- "$id" >/dev/null 2>&1 || say "could not unpause container $id: run docker unpause $id"
+		docker unpause -- "$id" >/dev/null 2>&1 || note "could not unpause container $id: run docker unpause $id"
 	done <"$paused_file"
 	: >"$paused_file"
 }
@@ -301,14 +300,14 @@ on_exit() {
 # The engine and the helper image, with as few docker calls as possible: one image inspect
 # answers both on success; only a failure asks `docker info` which of the two it was.
 resolve_helper_image() {
-	command -v docker >/dev/null 2>&1 || fail "docker is not installed on this host"
+	command -v docker >/dev/null 2>&1 || die "docker is not installed on this host"
 	if ! image_id=$(docker image inspect --format '{{.Id}}' -- "$image" 2>/dev/null); then
 		timeout 30 docker info >/dev/null 2>&1 ||
-			fail "the Docker engine does not answer (docker info failed): start it, then run pulumi up again"
-		fail "helper image $image is not on this host: it is pulled or loaded by the images step; run pulumi up again once that succeeded"
+			die "the Docker engine does not answer (docker info failed): start it, then run pulumi up again"
+		die "helper image $image is not on this host: it is pulled or loaded by the images step; run pulumi up again once that succeeded"
 	fi
 	if [ "$expected_image_id" != - ] && [ "$image_id" != "$expected_image_id" ]; then
-		fail "helper image $image on this host is $image_id, but its pin (replicated:images.pins, replicated-helper) is $expected_image_id. Fix: let pulumi up pull or load the pinned image again, or correct the pin"
+		die "helper image $image on this host is $image_id, but its pin (replicated:images.pins, replicated-helper) is $expected_image_id. Fix: let pulumi up pull or load the pinned image again, or correct the pin"
 	fi
 }
 
@@ -347,7 +346,7 @@ env_file_mounts() {
 		if [ ! -f "$file" ] || [ -L "$file" ]; then continue; fi
 		case ${file##*/} in
 		*[!A-Za-z0-9._-]*)
-			say "skipping $file: unusual file name"
+			note "skipping $file: unusual file name"
 			continue
 			;;
 		esac
@@ -370,7 +369,7 @@ pause_state_writers() {
 			"$STATE_DIR" | "$STATE_DIR"/*)
 				docker pause -- "$id" >/dev/null
 				printf '%s\n' "$id" >>"$paused_file"
-				say "paused container $id during the snapshot"
+				note "paused container $id during the snapshot"
 				break
 				;;
 			esac
@@ -395,9 +394,9 @@ run_elevated() {
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 
-	[ "$(id -u)" -eq 0 ] || fail "must run as root (use become: sudo for a non-root SSH user)"
+	[ "$(id -u)" -eq 0 ] || die "must run as root (use become: sudo for a non-root SSH user)"
 	# Every run is audited: a run that could not be is not started.
-	ensure_audit_log || fail "refusing to run without the audit log $AUDIT_LOG"
+	ensure_audit_log || die "refusing to run without the audit log $AUDIT_LOG"
 	# The generated secrets, one per line, from the here-document on fd 3 (none when it is closed).
 	nl='
 '
@@ -433,7 +432,7 @@ run_elevated() {
 	done_record=$DONE_DIR/$operation/$request.json
 	if [ -f "$done_record" ] && [ ! -L "$done_record" ]; then
 		result=already-done
-		say "$operation request $request already ran on $(date -u -r "$done_record" +%Y-%m-%dT%H:%M:%SZ); nothing to do (use a new request id to run it again)"
+		note "$operation request $request already ran on $(date -u -r "$done_record" +%Y-%m-%dT%H:%M:%SZ); nothing to do (use a new request id to run it again)"
 		sed 's/"changed":[0-9][0-9]*/"changed":0,"alreadyDone":true/' "$done_record"
 		return 0
 	fi
@@ -441,13 +440,13 @@ run_elevated() {
 	# Every argument is checked, and every directory on the way to a path this run creates or
 	# mounts, before anything on the host changes. Paths in mounts are validated
 	# ([A-Za-z0-9._/-] only), so the option words below split safely.
-	trusted_parents "$STATE_DIR" || fail "$STATE_DIR: $(trusted_problem)"
+	trusted_parents "$STATE_DIR" || die "$STATE_DIR: $(trusted_problem)"
 	mounts=
 	case $operation in
 	support-bundle)
 		[ "$#" -eq 2 ] || refuse "support-bundle takes OWNER_UID OWNER_GID, got $# arguments"
 		is_owner "$1" "$2" || refuse "support-bundle owner must be numeric uid and gid, got $(json_string "$1:$2")"
-		is_real_directory "$STATE_DIR" || fail "$STATE_DIR is missing or not a plain directory: the directories step creates it"
+		is_real_directory "$STATE_DIR" || die "$STATE_DIR is missing or not a plain directory: the directories step creates it"
 		# DAC_OVERRIDE: read root-only and other users' logs, write into the service user's
 		# bundle directory. CHOWN: hand the archive to the service user.
 		caps="DAC_OVERRIDE CHOWN"
@@ -507,7 +506,7 @@ run_elevated() {
 		! is_protected_path "$1" || refuse "snapshot: destination $1 is a system or Replicated path"
 		is_below_data_prefix "$1" || refuse "snapshot: destination $1 is not below a data prefix (${data_prefixes# }). Fix: choose one below them, or add its parent to replicated:dataPrefixes"
 		is_owner "$2" "$3" || refuse "snapshot: owner must be numeric uid and gid, got $(json_string "$2:$3")"
-		is_real_directory "$STATE_DIR" || fail "$STATE_DIR is missing or not a plain directory: nothing to snapshot"
+		is_real_directory "$STATE_DIR" || die "$STATE_DIR is missing or not a plain directory: nothing to snapshot"
 		trusted_parents "$1" || refuse "snapshot: destination $1: $(trusted_problem)"
 		if [ -L "$1" ] || { [ -e "$1" ] && ! is_real_directory "$1"; }; then
 			refuse "snapshot: destination $1 is not a directory, or its path goes through a symlink; configure the real path"
@@ -539,20 +538,20 @@ run_elevated() {
 	volumes)
 		for root in $roots; do
 			if [ ! -e "$root" ]; then
-				ensure_root_dir "$root" 0755 || fail "volumes: root $root: $(trusted_problem)"
+				ensure_root_dir "$root" 0755 || die "volumes: root $root: $(trusted_problem)"
 			fi
-			is_real_directory "$root" || fail "volumes: root $root is not a real directory"
+			is_real_directory "$root" || die "volumes: root $root is not a real directory"
 			mounts="$mounts --mount type=bind,source=$root,target=$root"
 		done
 		set -- "$request" "$@"
 		;;
 	snapshot)
 		if [ ! -e "$1" ]; then
-			ensure_dir_level "$1" 0750 || fail "snapshot: destination $1: $(trusted_problem)"
+			ensure_dir_level "$1" 0750 || die "snapshot: destination $1: $(trusted_problem)"
 			# Its parent is trusted, so the directory just made is still the one chown -h changes.
 			chown -h -- "$2:$3" "$1"
 		fi
-		is_real_directory "$1" || fail "snapshot: destination $1 is not a real directory"
+		is_real_directory "$1" || die "snapshot: destination $1 is not a real directory"
 		mounts="--mount type=bind,source=$STATE_DIR,target=/source,readonly --mount type=bind,source=$1,target=$1"
 		set -- "$request" "$@"
 		pause_state_writers
@@ -589,25 +588,25 @@ run_elevated() {
 		result=timeout
 		remove_container || true
 		container_may_remain=no
-		say "$operation request $request timed out after $timeout_seconds s; its container $(container_name) was killed and removed"
+		note "$operation request $request timed out after $timeout_seconds s; its container $(container_name) was killed and removed"
 		exit 124
 	fi
 	# Below 125 the status is the container's own: it ran and exited, and --rm removed it.
 	if [ "$status" -lt 125 ]; then container_may_remain=no; fi
 	if [ "$status" -eq 125 ] && grep -q 'is already in use' -- "$run_dir/stderr"; then
-		fail "container $(container_name) already exists: another run of this request is in progress, or a crashed run left it (then remove it: docker rm -f $(container_name))"
+		die "container $(container_name) already exists: another run of this request is in progress, or a crashed run left it (then remove it: docker rm -f $(container_name))"
 	fi
 	if [ "$status" -ne 0 ]; then
-		say "$operation request $request failed (exit $status); its container was removed. Fix the cause above, then run pulumi up again"
+		note "$operation request $request failed (exit $status); its container was removed. Fix the cause above, then run pulumi up again"
 		exit "$status"
 	fi
 	summary=$(tail -n 1 "$run_dir/stdout")
 	case $summary in
 	'{"operation":"'"$operation"'"'*'}') ;;
-	*) fail "$operation request $request printed no JSON summary (last line: $(json_string "$summary"))" ;;
+	*) die "$operation request $request printed no JSON summary (last line: $(json_string "$summary"))" ;;
 	esac
-	ensure_root_dir "$DONE_DIR" 0700 || fail "cannot record the request as done: $(trusted_problem)"
-	ensure_root_dir "$DONE_DIR/$operation" 0700 || fail "cannot record the request as done: $(trusted_problem)"
+	ensure_root_dir "$DONE_DIR" 0700 || die "cannot record the request as done: $(trusted_problem)"
+	ensure_root_dir "$DONE_DIR/$operation" 0700 || die "cannot record the request as done: $(trusted_problem)"
 	printf '%s\n' "$summary" >"$done_record.partial"
 	mv -f -- "$done_record.partial" "$done_record"
 	result=ok
