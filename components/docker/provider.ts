@@ -5,7 +5,7 @@
  * `ssh` binary and `docker system dial-stdio` on the host, as the SSH user. So that user needs
  * the Docker socket: root, or a member of the `docker` group. A sudo user that is added to the
  * docker group for this is root-equivalent through the Docker API (Docker's own documentation
- * says so); the README says the same.
+ * says so); docs/containers.md says the same.
  *
  * ssh gets its key and its known host from files, not from Pulumi config values:
  * - the key: the file `sshPrivateKeyPath` names, or, when the key came as the secret

@@ -1,6 +1,6 @@
 /**
  * Pure: the five Replicated services as {@link ServiceDefinition}s: mounts, environment, ports,
- * limits and healthchecks, following what the Replicated 2.x installer ran (README "Containers").
+ * limits and healthchecks, following what the Replicated 2.x installer ran (docs/containers.md).
  * {@link containerSpec} adds the hardening defaults; the components only wire the result.
  */
 import type * as pulumi from "@pulumi/pulumi";

@@ -84,7 +84,7 @@ export interface InstallerTakeoverArgs {
 /**
  * Runs takeover.sh on one host (command `<name>-takeover`). Give it `dependsOn` on the images and
  * everything else the containers wait for, and make the containers depend on
- * {@link InstallerTakeover.command}. `pulumi destroy` runs nothing on the host (see the README for
+ * {@link InstallerTakeover.command}. `pulumi destroy` runs nothing on the host (see docs/takeover.md for
  * handing a host back to the install script).
  */
 export class InstallerTakeover extends pulumi.ComponentResource {
