@@ -4,9 +4,11 @@ import tseslint from "typescript-eslint";
 import pulumi from "@pulumi/eslint-plugin";
 
 export default tseslint.config(
-    { ignores: ["node_modules/**", ".sandbox/**", "bench/results/**"] },
+    { ignores: ["node_modules/**", ".sandbox/**", "bench/results/**", "dist/**", "examples/*/node_modules/**"] },
     js.configs.recommended,
     ...tseslint.configs.recommended,
+    // CommonJS config files (.dependency-cruiser.cjs).
+    { files: [".dependency-cruiser.cjs"], languageOptions: { sourceType: "commonjs", globals: { module: "writable" } } },
     {
         files: ["**/*.ts"],
         languageOptions: {

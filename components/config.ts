@@ -25,9 +25,9 @@ import {
     isValidAccountName,
     isWildcardAddress,
 } from "./shell";
-import { mayRunAsRoot, parseApplicationUser, replicatedHostPorts, replicatedTarballNames, runsOnHost } from "./apps/application-spec";
+import { mayRunAsRoot, parseApplicationUser, replicatedHostPorts, replicatedTarballNames, runsOnHost } from "./apps/application-rules";
 import { REPLICATED_IMAGES, imageBaseName } from "./docker/image-refs";
-import { SERVICE_NAMES } from "./docker/services";
+import { SERVICE_NAMES } from "./docker/service-catalog";
 
 export const CONFIG_NAMESPACE = "replicated";
 
@@ -312,7 +312,7 @@ const applicationSchema = z.strictObject({
     healthcheck: oneLine.refine((v) => v.trim() !== "", { error: "must not be empty" }).optional(),
 });
 
-/** Taking a host over from Replicated's own install script (README "Taking over an existing install"). */
+/** Taking a host over from Replicated's own install script (docs/takeover.md). */
 const takeoverSchema = z
     .strictObject({
         fallbackSeconds: z
@@ -406,7 +406,7 @@ const KEY_KINDS: Record<keyof z.input<typeof configSchema>, "string" | "integer"
     takeover: "json",
 };
 
-/** Every config key this program reads, in the order the README documents them. */
+/** Every config key this program reads, in the order docs/configuration.md documents them. */
 export const CONFIG_KEYS = Object.keys(KEY_KINDS) as readonly string[];
 
 // ---------------------------------------------------------------------------------------------
@@ -1056,7 +1056,7 @@ const EXAMPLES: Record<string, string> = {
     "serviceUser.allowNobodyUid": "true",
     "serviceUser.adoptExisting": "replicated",
     "dataPrefixes[]": "/srv",
-    "images.pins": "(a map; see README \"Images\")",
+    "images.pins": "(a map; see docs/images-and-airgap.md)",
     hosts: "(a list; see stacks/Pulumi.acme-online.yaml)",
     "hosts[].name": "primary-1",
     "hosts[].address": "10.0.0.11",
@@ -1120,7 +1120,7 @@ function exampleFix(pathParts: readonly PropertyKey[]): string {
     const key = configKey(pathParts);
     const flag = pathParts.length > 1 ? "--path " : "";
     if (example === undefined) {
-        return `see README "Configuration" for ${key}`;
+        return `see docs/configuration.md for ${key}`;
     }
     return `pulumi config set ${flag}'${key}' ${example}`;
 }

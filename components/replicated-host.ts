@@ -15,6 +15,8 @@ import {
     ServiceAccount,
     TakeoverConfirmation,
     VersionGuard,
+    reachableHost,
+    type HostTarget,
 } from "./host";
 import { ElevatedOperation, helperImageReference, plannedOperations, requestFromPlan } from "./ops";
 import {
@@ -34,6 +36,11 @@ export interface ReplicatedHostArgs {
     readonly config: ReplicatedConfig;
     /** The host this component provisions (one of `config.hosts`). */
     readonly host: HostConfig;
+    /**
+     * How SSH reaches the host, when that differs from `host`: an address that is another
+     * resource's output (a VM's private IP). Default: `host.address`.
+     */
+    readonly target?: HostTarget;
     /** Token shared by the daemon on the primary and every operator; always a secret. */
     readonly daemonToken: pulumi.Output<string>;
     /**
@@ -63,7 +70,9 @@ export class ReplicatedHost extends pulumi.ComponentResource {
 
     constructor(name: string, args: ReplicatedHostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("replicated:index:ReplicatedHost", name, {}, opts);
-        const connection = hostConnection(args.host, args.config.ssh);
+        // What every SSH step dials; the config's host everywhere else (roles, ports, placement).
+        const reach = reachableHost(`ReplicatedHost ${name}`, args.host, args.target);
+        const connection = hostConnection(reach, args.config.ssh);
 
         // --- install detection (Replicated's own install script) ---
         // Changes nothing; stops the run when an install here disagrees with the stack. Every
@@ -71,7 +80,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
         const detection = new InstallDetection(
             name,
             {
-                host: args.host,
+                host: reach,
                 ssh: args.config.ssh,
                 runAs: args.config.runAs,
                 userName: args.config.serviceUser.name,
@@ -86,7 +95,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
         const account = new ServiceAccount(
             name,
             {
-                host: args.host,
+                host: reach,
                 ssh: args.config.ssh,
                 runAs: args.config.runAs,
                 userName: args.config.serviceUser.name,
@@ -100,7 +109,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
         // Owned by <uid>:<docker gid>; in root mode uid is 0 (root-owned, as installs before 2.5.0).
         const directories = new HostDirectories(
             name,
-            { host: args.host, ssh: args.config.ssh, uid: account.uid, gid: account.dockerGid },
+            { host: reach, ssh: args.config.ssh, uid: account.uid, gid: account.dockerGid },
             { parent: this },
         );
 
@@ -112,7 +121,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
         const versionGuard = new VersionGuard(
             name,
             {
-                host: args.host,
+                host: reach,
                 ssh: args.config.ssh,
                 version: args.config.version,
                 channel: args.config.channel,
@@ -128,7 +137,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
         // `images.image(reference)` any other image provided the same way.
         const dockerProvider = hostDockerProvider(
             `${name}-docker`,
-            { host: args.host, ssh: args.config.ssh, stack: args.config.stack, project: args.config.project },
+            { host: reach, ssh: args.config.ssh, stack: args.config.stack, project: args.config.project },
             { parent: this },
         );
         const images = new Images(
@@ -162,7 +171,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
         // the services are down only while the containers start. Nothing to take over: no-op.
         const takeover = new InstallerTakeover(
             name,
-            { host: args.host, ssh: args.config.ssh, fallbackSeconds: args.config.takeover.fallbackSeconds },
+            { host: reach, ssh: args.config.ssh, fallbackSeconds: args.config.takeover.fallbackSeconds },
             { parent: this, dependsOn: [directories.command, versionGuard.command, ...images.resources] },
         );
 
@@ -174,7 +183,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
             args.config.runAs === "replicated"
                 ? new OwnershipRepair(
                       name,
-                      { host: args.host, ssh: args.config.ssh, uid: account.uid, gid: account.dockerGid },
+                      { host: reach, ssh: args.config.ssh, uid: account.uid, gid: account.dockerGid },
                       { parent: this, dependsOn: [directories.command, takeover.command] },
                   )
                 : undefined;
@@ -239,7 +248,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
         // --- end of a takeover ---
         // Disarms the takeover's fallback once the health gate found every Replicated container
         // here healthy; a no-op on a host that was not taken over.
-        new TakeoverConfirmation(name, { host: args.host, ssh: args.config.ssh }, { parent: this, dependsOn: [health.ready] });
+        new TakeoverConfirmation(name, { host: reach, ssh: args.config.ssh }, { parent: this, dependsOn: [health.ready] });
 
         // --- elevated operations ---
         // One short-lived root helper container per request id in replicated:operations (support

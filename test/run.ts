@@ -15,8 +15,14 @@ import * as path from "node:path";
 const TIERS = ["unit", "policy", "host", "engine", "cli"] as const;
 type Tier = (typeof TIERS)[number];
 const HOST_TIERS: readonly Tier[] = ["host", "engine"];
-/** Tiers whose files share the machine's Docker engine (the cli tier: the sandbox host). */
-const SERIAL_TIERS: readonly Tier[] = [...HOST_TIERS, "cli"];
+/**
+ * Test files run at once, per tier. Unit and policy files are independent: two on 2 cores. Host
+ * files each start their own test hosts (unique names, free ports, the image build serialised in
+ * build.sh) and mostly wait on SSH, dockerd and timers: two at a time halve the tier's wall time.
+ * Engine files measure service gaps and stop timeouts on the machine's engine, and the cli tier
+ * shares the one sandbox host: one at a time.
+ */
+const CONCURRENCY: Readonly<Record<Tier, number>> = { unit: 2, policy: 2, host: 2, engine: 1, cli: 1 };
 
 interface Counts {
     passed: number;
@@ -37,10 +43,7 @@ function testFiles(tier: Tier): string[] {
 }
 
 function runNodeTest(tier: Tier, files: string[]): Promise<Counts & { code: number; skipReasons: string[] }> {
-    // Unit and policy files are independent and fast: run two at a time on 2 cores. Host, engine
-    // and cli files share the machine's Docker engine: one at a time.
-    const concurrency = SERIAL_TIERS.includes(tier) ? "1" : "2";
-    const args = ["--import", "tsx", "--test", `--test-concurrency=${concurrency}`, "--test-reporter=spec", ...files];
+    const args = ["--import", "tsx", "--test", `--test-concurrency=${CONCURRENCY[tier]}`, "--test-reporter=spec", ...files];
     return new Promise((resolve) => {
         const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], env: process.env });
         let output = "";

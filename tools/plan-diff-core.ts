@@ -421,7 +421,7 @@ export function takeoverNotes(diff: PlanDiff): string[] {
         return [];
     }
     return [
-        "Each host gets the takeover steps (README \"Taking over an existing install\"): <host>-detect-install runs before anything else and refuses an install of Replicated's own script that disagrees with the stack; <host>-takeover takes such an install over right before the containers start; on other hosts both change nothing. Neither plan-diff nor pulumi preview can see which hosts hold such an install.",
+        "Each host gets the takeover steps (docs/takeover.md): <host>-detect-install runs before anything else and refuses an install of Replicated's own script that disagrees with the stack; <host>-takeover takes such an install over right before the containers start; on other hosts both change nothing. Neither plan-diff nor pulumi preview can see which hosts hold such an install.",
     ];
 }
 

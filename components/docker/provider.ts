@@ -5,7 +5,7 @@
  * `ssh` binary and `docker system dial-stdio` on the host, as the SSH user. So that user needs
  * the Docker socket: root, or a member of the `docker` group. A sudo user that is added to the
  * docker group for this is root-equivalent through the Docker API (Docker's own documentation
- * says so); the README says the same.
+ * says so); docs/containers.md says the same.
  *
  * ssh gets its key and its known host from files, not from Pulumi config values:
  * - the key: the file `sshPrivateKeyPath` names, or, when the key came as the secret
@@ -40,6 +40,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { projectRoot, type HostConfig, type SshKeyConfig } from "../config";
 import { isIPv6 } from "../shell";
+import type { ReachableHost } from "../host/host-target";
 
 /** ssh connect timeout in seconds (docker's own default is 30). */
 export const SSH_CONNECT_TIMEOUT_SECONDS = 10;
@@ -273,8 +274,8 @@ export function portableKeyPath(file: string, places: KeyFilePlaces): string | u
 }
 
 export interface HostDockerProviderArgs {
-    /** The host whose engine the provider manages. */
-    readonly host: HostConfig;
+    /** The host whose engine the provider manages (its address may be another resource's output). */
+    readonly host: ReachableHost;
     /** The stack's login key: a configured file is named for ssh as it is; secret contents are copied to a 0600 file. */
     readonly ssh: SshKeyConfig;
     /** Stack name, part of the local file names. */
@@ -300,9 +301,17 @@ export function hostDockerProvider(name: string, args: HostDockerProviderArgs, o
     ensurePrivateDir(location.localPath);
     const stackBase = `${args.project}-${args.stack}`;
     const knownHostsName = `${stackBase}-${args.host.name}.known_hosts`;
-    if (args.host.hostKey !== undefined) {
-        writePrivateFile(path.join(location.localPath, knownHostsName), `${knownHostsLine(args.host.address, args.host.port, args.host.hostKey)}\n`, 0o600);
-    }
+    const hostKey = args.host.hostKey;
+    const port = args.host.port;
+    const writeKnownHosts = (address: string): string => {
+        if (hostKey !== undefined) {
+            writePrivateFile(path.join(location.localPath, knownHostsName), `${knownHostsLine(address, port, hostKey)}\n`, 0o600);
+        }
+        return address;
+    };
+    // A plain address: the file is written now. An address known only at deploy time: written
+    // when it resolves, and the provider's inputs wait for that write.
+    const address: pulumi.Input<string> = typeof args.host.address === "string" ? writeKnownHosts(args.host.address) : pulumi.output(args.host.address).apply(writeKnownHosts);
 
     const configured =
         args.ssh.path !== undefined
@@ -326,10 +335,10 @@ export function hostDockerProvider(name: string, args: HostDockerProviderArgs, o
     return new docker.Provider(
         name,
         {
-            host: sshDockerHost(args.host),
+            host: typeof address === "string" ? sshDockerHost({ ...args.host, address }) : pulumi.output(address).apply((resolved) => sshDockerHost({ ...args.host, address: resolved })),
             sshOpts: pulumi
-                .output(identityFile)
-                .apply((file) => dockerSshOptions(args.host, { identityFile: file, knownHostsFile: `${location.sshPath}/${knownHostsName}` })),
+                .all([identityFile, address])
+                .apply(([file]) => dockerSshOptions(args.host, { identityFile: file, knownHostsFile: `${location.sshPath}/${knownHostsName}` })),
         },
         opts,
     );

@@ -5,7 +5,8 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { HostConfig, SshKeyConfig } from "../config";
+import type { SshKeyConfig } from "../config";
+import type { ReachableHost } from "./host-target";
 import { MAX_ID, loadScript, remoteInvocation } from "../shell";
 import { hostConnection } from "./connection";
 
@@ -64,7 +65,7 @@ export function directoriesScriptArgs(uid: number, gid: number, role: HostRole):
 
 export interface HostDirectoriesArgs {
     /** The host; its `role` decides which directories exist. */
-    readonly host: HostConfig;
+    readonly host: ReachableHost;
     /** SSH key for the connection (a secret). */
     readonly ssh: SshKeyConfig;
     /** Owner uid: the service uid (from ServiceAccount), or 0 in legacy root mode. No default. */

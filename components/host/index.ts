@@ -2,6 +2,7 @@
 export * from "./connection";
 export * from "./daemon-token-carry-over";
 export * from "./host-directories";
+export * from "./host-target";
 export * from "./install-detection";
 export * from "./installer-takeover";
 export * from "./ownership-repair";

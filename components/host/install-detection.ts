@@ -9,7 +9,8 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { HostConfig, SshKeyConfig } from "../config";
+import type { SshKeyConfig } from "../config";
+import type { ReachableHost } from "./host-target";
 import { MAX_ID, isValidAccountName, loadScript, parseSummaryLine, remoteInvocation } from "../shell";
 import { hostConnection } from "./connection";
 import type { RunAs } from "./service-account";
@@ -109,7 +110,7 @@ export function parseInstallSummary(stdout: string): InstallSummary {
 
 export interface InstallDetectionArgs {
     /** The host. */
-    readonly host: HostConfig;
+    readonly host: ReachableHost;
     /** SSH key for the connection (a secret). */
     readonly ssh: SshKeyConfig;
     /** The stack's runAs, which the install must agree with. Default: `replicated`. */

@@ -10,7 +10,8 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { HostConfig, SshKeyConfig } from "../config";
+import type { SshKeyConfig } from "../config";
+import type { ReachableHost } from "./host-target";
 import { loadScript, parseSummaryLine, remoteInvocation } from "../shell";
 import { hostConnection } from "./connection";
 
@@ -73,7 +74,7 @@ export function parseTakeoverSummary(stdout: string): TakeoverSummary {
 
 export interface InstallerTakeoverArgs {
     /** The host. */
-    readonly host: HostConfig;
+    readonly host: ReachableHost;
     /** SSH key for the connection (a secret). */
     readonly ssh: SshKeyConfig;
     /** Seconds the fallback gives the program's containers to become healthy. Default {@link FALLBACK_SECONDS_DEFAULT}. */
@@ -83,7 +84,7 @@ export interface InstallerTakeoverArgs {
 /**
  * Runs takeover.sh on one host (command `<name>-takeover`). Give it `dependsOn` on the images and
  * everything else the containers wait for, and make the containers depend on
- * {@link InstallerTakeover.command}. `pulumi destroy` runs nothing on the host (see the README for
+ * {@link InstallerTakeover.command}. `pulumi destroy` runs nothing on the host (see docs/takeover.md for
  * handing a host back to the install script).
  */
 export class InstallerTakeover extends pulumi.ComponentResource {

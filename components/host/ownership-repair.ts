@@ -6,7 +6,8 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { HostConfig, SshKeyConfig } from "../config";
+import type { SshKeyConfig } from "../config";
+import type { ReachableHost } from "./host-target";
 import { MAX_ID, loadScript, parseSummaryLine, remoteInvocation } from "../shell";
 import { hostConnection } from "./connection";
 
@@ -79,7 +80,7 @@ export function parseRepairSummary(stdout: string): RepairSummary {
 
 export interface OwnershipRepairArgs {
     /** The host. */
-    readonly host: HostConfig;
+    readonly host: ReachableHost;
     /** SSH key for the connection (a secret). */
     readonly ssh: SshKeyConfig;
     /** Target owner: the service uid (from ServiceAccount; never 0). No default. */

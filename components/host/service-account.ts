@@ -5,7 +5,8 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { HostConfig, SshKeyConfig } from "../config";
+import type { SshKeyConfig } from "../config";
+import type { ReachableHost } from "./host-target";
 import { MAX_ID, isValidAccountName, loadScript, parseSummaryLine, remoteInvocation } from "../shell";
 import { hostConnection } from "./connection";
 
@@ -80,7 +81,7 @@ export function parseAccountSummary(stdout: string): AccountSummary {
 
 export interface ServiceAccountArgs {
     /** The host (address, SSH user, become, pinned host key). */
-    readonly host: HostConfig;
+    readonly host: ReachableHost;
     /** SSH key for the connection (a secret). */
     readonly ssh: SshKeyConfig;
     /** `replicated` ensures the account; `root` (legacy) creates nothing. Default: `replicated`. */

@@ -6,7 +6,8 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { HostConfig, SshKeyConfig } from "../config";
+import type { SshKeyConfig } from "../config";
+import type { ReachableHost } from "./host-target";
 import { loadScript, parseSummaryLine, remoteInvocation } from "../shell";
 import { hostConnection } from "./connection";
 
@@ -51,7 +52,7 @@ export function parseTakeoverConfirmSummary(stdout: string): TakeoverConfirmSumm
 
 export interface TakeoverConfirmationArgs {
     /** The host. */
-    readonly host: HostConfig;
+    readonly host: ReachableHost;
     /** SSH key for the connection (a secret). */
     readonly ssh: SshKeyConfig;
 }

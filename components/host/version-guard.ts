@@ -7,7 +7,8 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { HostConfig, SshKeyConfig } from "../config";
+import type { SshKeyConfig } from "../config";
+import type { ReachableHost } from "./host-target";
 import { loadScript, parseSummaryLine, remoteInvocation } from "../shell";
 import { hostConnection } from "./connection";
 
@@ -104,7 +105,7 @@ export function parseVersionGuardSummary(stdout: string): VersionGuardSummary {
 
 export interface VersionGuardArgs {
     /** The host. */
-    readonly host: HostConfig;
+    readonly host: ReachableHost;
     /** SSH key for the connection (a secret). */
     readonly ssh: SshKeyConfig;
     /** The Replicated version this run deploys (`replicated:version`). No default. */

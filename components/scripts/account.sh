@@ -37,14 +37,9 @@ readonly NOBODY_UID=65534
 
 changed=0
 
-die() {
-	printf 'replicated account: %s\n' "$*" >&2
-	exit 1
-}
-
-note() {
-	printf 'replicated account: %s\n' "$*" >&2
-}
+# shellcheck disable=SC2034 # read by the inlined messages library
+script_name="account"
+# replicated-include: messages
 
 # --- arguments (validated again here: the script must be safe when run by hand) ---
 
@@ -67,12 +62,7 @@ valid_name() {
 	[ "${#1}" -le 31 ]
 }
 
-valid_id() {
-	case $1 in
-	'' | *[!0-9]* | 0?*) return 1 ;;
-	esac
-	[ "${#1}" -le 10 ] && [ "$1" -ge 1 ] && [ "$1" -le 2147483646 ]
-}
+# replicated-include: ids
 
 case $allow_nobody in
 true | false) ;;
@@ -82,7 +72,7 @@ esac
 if [ "$mode" = replicated ]; then
 	valid_name "$user_name" || die "invalid user name \"$user_name\": it must match ^[a-z_][a-z0-9_-]{0,30}\$"
 	if [ -n "$pinned_uid" ]; then
-		valid_id "$pinned_uid" || die "invalid uid \"$pinned_uid\": it must be an integer from 1 to 2147483646"
+		valid_id "$pinned_uid" 1 || die "invalid uid \"$pinned_uid\": it must be an integer from 1 to 2147483646"
 	fi
 	if [ -n "$adopt_name" ] && [ "$adopt_name" != "$user_name" ]; then
 		die "the account to adopt (\"$adopt_name\") is not the service account (\"$user_name\"); adoption is only ever of the configured name"

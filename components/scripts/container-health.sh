@@ -30,10 +30,9 @@ readonly LOG_LINES=20
 readonly LOG_LINE_CHARS=300
 readonly POLL_SECONDS=2
 
-die() {
-	printf 'replicated container-health: %s\n' "$*" >&2
-	exit 1
-}
+# shellcheck disable=SC2034 # read by the inlined messages library
+script_name="container-health"
+# replicated-include: messages
 
 # replicated-include: redact
 

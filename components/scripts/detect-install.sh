@@ -28,14 +28,9 @@
 set -eu
 umask 077
 
-die() {
-	printf 'replicated detect-install: %s\n' "$*" >&2
-	exit 1
-}
-
-note() {
-	printf 'replicated detect-install: %s\n' "$*" >&2
-}
+# shellcheck disable=SC2034 # read by the inlined messages library
+script_name="detect-install"
+# replicated-include: messages
 
 # --- arguments (validated again here: the script must be safe when run by hand) ---
 

@@ -31,14 +31,9 @@ readonly TMPFILES_CONF=$TMPFILES_DIR/replicated.conf
 changed=0
 directories=0
 
-die() {
-	printf 'replicated directories: %s\n' "$*" >&2
-	exit 1
-}
-
-note() {
-	printf 'replicated directories: %s\n' "$*" >&2
-}
+# shellcheck disable=SC2034 # read by the inlined messages library
+script_name="directories"
+# replicated-include: messages
 
 # --- arguments (validated again here: the script must be safe when run by hand) ---
 
@@ -47,15 +42,10 @@ owner_uid=$1
 owner_gid=$2
 role=$3
 
-valid_id() {
-	case $1 in
-	'' | *[!0-9]* | 0?*) return 1 ;;
-	esac
-	[ "${#1}" -le 10 ] && [ "$1" -le 2147483646 ]
-}
+# replicated-include: ids
 
 valid_id "$owner_uid" || die "invalid uid \"$owner_uid\": it must be an integer from 0 to 2147483646"
-valid_id "$owner_gid" || die "invalid gid \"$owner_gid\": it must be an integer from 1 to 2147483646"
+valid_id "$owner_gid" 1 || die "invalid gid \"$owner_gid\": it must be an integer from 1 to 2147483646"
 [ "$owner_gid" -ge 1 ] || die "refusing gid 0: the directories belong to the docker group, never to root's group"
 case $role in
 primary | operator) ;;

@@ -64,15 +64,14 @@ paused_file=
 container_may_remain=no
 audit_log_ready=no
 
-say() { printf 'replicated elevated-run: %s\n' "$*" >&2; }
+# shellcheck disable=SC2034 # read by the inlined messages library
+script_name="elevated-run"
+# replicated-include: messages
+
 refuse() {
-	say "$*"
+	note "$*"
 	result=refused
 	exit 2
-}
-fail() {
-	say "$*"
-	exit 1
 }
 
 # replicated-include: trusted-paths
@@ -210,11 +209,11 @@ json_quote() {
 ensure_audit_log() {
 	[ "$audit_log_ready" = no ] || return 0
 	ensure_root_dir "$AUDIT_DIR" 0750 || {
-		say "cannot write the audit line: $(trusted_problem)"
+		note "cannot write the audit line: $(trusted_problem)"
 		return 1
 	}
 	if [ -L "$AUDIT_LOG" ] || { [ -e "$AUDIT_LOG" ] && [ ! -f "$AUDIT_LOG" ]; }; then
-		say "$AUDIT_LOG exists and is not a regular file: cannot write the audit line. Fix: move it away"
+		note "$AUDIT_LOG exists and is not a regular file: cannot write the audit line. Fix: move it away"
 		return 1
 	fi
 	if [ ! -e "$AUDIT_LOG" ]; then
@@ -266,7 +265,7 @@ remove_container() {
 		done
 		tries=$((tries + 1))
 		if [ "$tries" -ge 30 ]; then
-			say "container $(container_name) (run $run_id) could not be removed: remove it with docker rm -f $(container_name)"
+			note "container $(container_name) (run $run_id) could not be removed: remove it with docker rm -f $(container_name)"
 			return 1
 		fi
 		sleep 1
@@ -276,7 +275,7 @@ remove_container() {
 resume_paused() {
 	[ -n "$paused_file" ] && [ -s "$paused_file" ] || return 0
 	while read -r id; do
-		docker unpause -- "$id" >/dev/null 2>&1 || say "could not unpause container $id: run docker unpause $id"
+		docker unpause -- "$id" >/dev/null 2>&1 || note "could not unpause container $id: run docker unpause $id"
 	done <"$paused_file"
 	: >"$paused_file"
 }
@@ -301,14 +300,14 @@ on_exit() {
 # The engine and the helper image, with as few docker calls as possible: one image inspect
 # answers both on success; only a failure asks `docker info` which of the two it was.
 resolve_helper_image() {
-	command -v docker >/dev/null 2>&1 || fail "docker is not installed on this host"
+	command -v docker >/dev/null 2>&1 || die "docker is not installed on this host"
 	if ! image_id=$(docker image inspect --format '{{.Id}}' -- "$image" 2>/dev/null); then
 		timeout 30 docker info >/dev/null 2>&1 ||
-			fail "the Docker engine does not answer (docker info failed): start it, then run pulumi up again"
-		fail "helper image $image is not on this host: it is pulled or loaded by the images step; run pulumi up again once that succeeded"
+			die "the Docker engine does not answer (docker info failed): start it, then run pulumi up again"
+		die "helper image $image is not on this host: it is pulled or loaded by the images step; run pulumi up again once that succeeded"
 	fi
 	if [ "$expected_image_id" != - ] && [ "$image_id" != "$expected_image_id" ]; then
-		fail "helper image $image on this host is $image_id, but its pin (replicated:images.pins, replicated-helper) is $expected_image_id. Fix: let pulumi up pull or load the pinned image again, or correct the pin"
+		die "helper image $image on this host is $image_id, but its pin (replicated:images.pins, replicated-helper) is $expected_image_id. Fix: let pulumi up pull or load the pinned image again, or correct the pin"
 	fi
 }
 
@@ -347,7 +346,7 @@ env_file_mounts() {
 		if [ ! -f "$file" ] || [ -L "$file" ]; then continue; fi
 		case ${file##*/} in
 		*[!A-Za-z0-9._-]*)
-			say "skipping $file: unusual file name"
+			note "skipping $file: unusual file name"
 			continue
 			;;
 		esac
@@ -370,7 +369,7 @@ pause_state_writers() {
 			"$STATE_DIR" | "$STATE_DIR"/*)
 				docker pause -- "$id" >/dev/null
 				printf '%s\n' "$id" >>"$paused_file"
-				say "paused container $id during the snapshot"
+				note "paused container $id during the snapshot"
 				break
 				;;
 			esac
@@ -387,18 +386,10 @@ support_bundle_stdin() {
 	cat
 }
 
-# --- main ---
+# --- argument checks, one function per operation; nothing on the host changes here ---
 
-run_elevated() {
-	trap on_exit EXIT
-	trap 'exit 129' HUP
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
-
-	[ "$(id -u)" -eq 0 ] || fail "must run as root (use become: sudo for a non-root SSH user)"
-	# Every run is audited: a run that could not be is not started.
-	ensure_audit_log || fail "refusing to run without the audit log $AUDIT_LOG"
-	# The generated secrets, one per line, from the here-document on fd 3 (none when it is closed).
+# The generated secrets, one per line, from the here-document on fd 3 (none when it is closed).
+read_secret_values() {
 	nl='
 '
 	secret_values=
@@ -410,6 +401,11 @@ run_elevated() {
 	case "$nl$secret_values$nl" in
 	*"$nl$SECRET_VALUES_DELIMITER$nl"*) refuse "a secret value equals the here-document delimiter; refusing to pass it on" ;;
 	esac
+}
+
+# OPERATION REQUEST STACK IMAGE TIMEOUT_SECONDS IMAGE_ID DATA_PREFIXES: the words every
+# operation takes, before its own.
+parse_common_args() {
 	[ "$#" -ge 7 ] || refuse "usage: OPERATION REQUEST STACK IMAGE TIMEOUT_SECONDS IMAGE_ID DATA_PREFIXES [ARGS...], got $# arguments"
 	case $1 in
 	support-bundle | volumes | snapshot) operation=$1 ;;
@@ -428,137 +424,137 @@ run_elevated() {
 	fi
 	expected_image_id=$6
 	parse_data_prefixes "$7"
-	shift 7
+}
 
-	done_record=$DONE_DIR/$operation/$request.json
-	if [ -f "$done_record" ] && [ ! -L "$done_record" ]; then
-		result=already-done
-		say "$operation request $request already ran on $(date -u -r "$done_record" +%Y-%m-%dT%H:%M:%SZ); nothing to do (use a new request id to run it again)"
-		sed 's/"changed":[0-9][0-9]*/"changed":0,"alreadyDone":true/' "$done_record"
-		return 0
+# OWNER_UID OWNER_GID
+check_support_bundle_args() {
+	[ "$#" -eq 2 ] || refuse "support-bundle takes OWNER_UID OWNER_GID, got $# arguments"
+	is_owner "$1" "$2" || refuse "support-bundle owner must be numeric uid and gid, got $(json_string "$1:$2")"
+	is_real_directory "$STATE_DIR" || die "$STATE_DIR is missing or not a plain directory: the directories step creates it"
+	# DAC_OVERRIDE: read root-only and other users' logs, write into the service user's
+	# bundle directory. CHOWN: hand the archive to the service user.
+	caps="DAC_OVERRIDE CHOWN"
+	memory=768m
+	tmpfs_size=600m
+}
+
+# ROOT_COUNT ROOT... [PATH UID GID MODE]...: sets roots.
+check_volumes_args() {
+	[ "$#" -ge 1 ] || refuse "volumes takes ROOT_COUNT ROOT... [PATH UID GID MODE]..."
+	case $1 in "" | *[!0-9]*) refuse "volumes: invalid root count $(json_string "$1")" ;; esac
+	root_count=$1
+	if [ "$root_count" -lt 1 ] || [ "$#" -lt $((root_count + 1)) ]; then
+		refuse "volumes: $root_count roots announced, $(($# - 1)) arguments follow"
 	fi
+	item_words=$(($# - 1 - root_count))
+	if [ "$item_words" -lt 4 ] || [ $((item_words % 4)) -ne 0 ]; then
+		refuse "volumes: each volume needs PATH UID GID MODE ($item_words words follow the roots)"
+	fi
+	index=0
+	roots=
+	for arg in "$@"; do
+		index=$((index + 1))
+		[ "$index" -ge 2 ] || continue
+		if [ "$index" -le $((root_count + 1)) ]; then
+			check_volume_root "$arg"
+			case " $roots " in *" $arg "*) continue ;; esac
+			roots="$roots $arg"
+			continue
+		fi
+		case $(((index - root_count - 2) % 4)) in
+		0)
+			is_clean_path "$arg" || refuse "volumes: path $(json_string "$arg") is not a clean absolute path (no '.', '..', '//' or unusual characters)"
+			inside=no
+			for root in $roots; do
+				case $arg in "$root"/*) inside=yes ;; esac
+			done
+			[ "$inside" = yes ] || refuse "volumes: path $arg is not below an allowed root (${roots# })"
+			;;
+		1 | 2) is_id "$arg" || refuse "volumes: owner and group must be numeric ids 0..2147483646, got $(json_string "$arg")" ;;
+		3) is_mode "$arg" || refuse "volumes: mode must be octal like 0750 (no setuid/setgid/sticky), got $(json_string "$arg")" ;;
+		esac
+	done
+	# CHOWN: give each volume its owner. FOWNER: fix the mode of a volume another uid owns.
+	# DAC_OVERRIDE: create volumes inside directories owned by other users.
+	caps="DAC_OVERRIDE CHOWN FOWNER"
+	memory=64m
+	tmpfs_size=8m
+}
 
-	# Every argument is checked, and every directory on the way to a path this run creates or
-	# mounts, before anything on the host changes. Paths in mounts are validated
-	# ([A-Za-z0-9._/-] only), so the option words below split safely.
-	trusted_parents "$STATE_DIR" || fail "$STATE_DIR: $(trusted_problem)"
-	mounts=
-	case $operation in
-	support-bundle)
-		[ "$#" -eq 2 ] || refuse "support-bundle takes OWNER_UID OWNER_GID, got $# arguments"
-		is_owner "$1" "$2" || refuse "support-bundle owner must be numeric uid and gid, got $(json_string "$1:$2")"
-		is_real_directory "$STATE_DIR" || fail "$STATE_DIR is missing or not a plain directory: the directories step creates it"
-		# DAC_OVERRIDE: read root-only and other users' logs, write into the service user's
-		# bundle directory. CHOWN: hand the archive to the service user.
-		caps="DAC_OVERRIDE CHOWN"
-		memory=768m
-		tmpfs_size=600m
-		;;
-	volumes)
-		[ "$#" -ge 1 ] || refuse "volumes takes ROOT_COUNT ROOT... [PATH UID GID MODE]..."
-		case $1 in "" | *[!0-9]*) refuse "volumes: invalid root count $(json_string "$1")" ;; esac
-		root_count=$1
-		if [ "$root_count" -lt 1 ] || [ "$#" -lt $((root_count + 1)) ]; then
-			refuse "volumes: $root_count roots announced, $(($# - 1)) arguments follow"
-		fi
-		item_words=$(($# - 1 - root_count))
-		if [ "$item_words" -lt 4 ] || [ $((item_words % 4)) -ne 0 ]; then
-			refuse "volumes: each volume needs PATH UID GID MODE ($item_words words follow the roots)"
-		fi
-		index=0
-		roots=
-		for arg in "$@"; do
-			index=$((index + 1))
-			[ "$index" -ge 2 ] || continue
-			if [ "$index" -le $((root_count + 1)) ]; then
-				is_clean_path "$arg" || refuse "volumes: root $(json_string "$arg") is not a clean absolute path (no '.', '..', '//' or unusual characters)"
-				! is_protected_path "$arg" || refuse "volumes: root $arg is a system or Replicated path and can never be a volume root"
-				is_below_data_prefix "$arg" || refuse "volumes: root $arg is not below a data prefix (${data_prefixes# }). Fix: move it below one, or add its parent to replicated:dataPrefixes"
-				trusted_parents "$arg" || refuse "volumes: root $arg: $(trusted_problem)"
-				if [ -L "$arg" ] || { [ -e "$arg" ] && ! is_real_directory "$arg"; }; then
-					refuse "volumes: root $arg is not a directory, or its path goes through a symlink (it resolves to $(realpath -- "$arg" 2>/dev/null || echo '?')); configure the real path"
-				fi
-				case " $roots " in *" $arg "*) continue ;; esac
-				roots="$roots $arg"
-				continue
-			fi
-			case $(((index - root_count - 2) % 4)) in
-			0)
-				is_clean_path "$arg" || refuse "volumes: path $(json_string "$arg") is not a clean absolute path (no '.', '..', '//' or unusual characters)"
-				inside=no
-				for root in $roots; do
-					case $arg in "$root"/*) inside=yes ;; esac
-				done
-				[ "$inside" = yes ] || refuse "volumes: path $arg is not below an allowed root (${roots# })"
-				;;
-			1 | 2) is_id "$arg" || refuse "volumes: owner and group must be numeric ids 0..2147483646, got $(json_string "$arg")" ;;
-			3) is_mode "$arg" || refuse "volumes: mode must be octal like 0750 (no setuid/setgid/sticky), got $(json_string "$arg")" ;;
-			esac
-		done
-		# CHOWN: give each volume its owner. FOWNER: fix the mode of a volume another uid owns.
-		# DAC_OVERRIDE: create volumes inside directories owned by other users.
-		caps="DAC_OVERRIDE CHOWN FOWNER"
-		memory=64m
-		tmpfs_size=8m
-		;;
-	snapshot)
-		[ "$#" -eq 3 ] || refuse "snapshot takes DESTINATION OWNER_UID OWNER_GID, got $# arguments"
-		is_clean_path "$1" || refuse "snapshot: destination $(json_string "$1") is not a clean absolute path"
-		! is_protected_path "$1" || refuse "snapshot: destination $1 is a system or Replicated path"
-		is_below_data_prefix "$1" || refuse "snapshot: destination $1 is not below a data prefix (${data_prefixes# }). Fix: choose one below them, or add its parent to replicated:dataPrefixes"
-		is_owner "$2" "$3" || refuse "snapshot: owner must be numeric uid and gid, got $(json_string "$2:$3")"
-		is_real_directory "$STATE_DIR" || fail "$STATE_DIR is missing or not a plain directory: nothing to snapshot"
-		trusted_parents "$1" || refuse "snapshot: destination $1: $(trusted_problem)"
-		if [ -L "$1" ] || { [ -e "$1" ] && ! is_real_directory "$1"; }; then
-			refuse "snapshot: destination $1 is not a directory, or its path goes through a symlink; configure the real path"
-		fi
-		if [ -e "$1/$request" ] || [ -L "$1/$request" ]; then
-			refuse "snapshot: $1/$request already exists; choose a new request id"
-		fi
-		# DAC_OVERRIDE: read the whole state tree (0600/0700 files of the service user) and write
-		# into a destination another user owns. CHOWN + FOWNER: copy with modes and times kept,
-		# then give the copy to the requested owner.
-		caps="DAC_OVERRIDE CHOWN FOWNER"
-		memory=256m
-		tmpfs_size=8m
-		;;
-	esac
+check_volume_root() {
+	is_clean_path "$1" || refuse "volumes: root $(json_string "$1") is not a clean absolute path (no '.', '..', '//' or unusual characters)"
+	! is_protected_path "$1" || refuse "volumes: root $1 is a system or Replicated path and can never be a volume root"
+	is_below_data_prefix "$1" || refuse "volumes: root $1 is not below a data prefix (${data_prefixes# }). Fix: move it below one, or add its parent to replicated:dataPrefixes"
+	trusted_parents "$1" || refuse "volumes: root $1: $(trusted_problem)"
+	if [ -L "$1" ] || { [ -e "$1" ] && ! is_real_directory "$1"; }; then
+		refuse "volumes: root $1 is not a directory, or its path goes through a symlink (it resolves to $(realpath -- "$1" 2>/dev/null || echo '?')); configure the real path"
+	fi
+}
 
-	resolve_helper_image
-	run_dir=$(mktemp -d "${TMPDIR:-/tmp}/replicated-op.XXXXXXXX")
+# DESTINATION OWNER_UID OWNER_GID
+check_snapshot_args() {
+	[ "$#" -eq 3 ] || refuse "snapshot takes DESTINATION OWNER_UID OWNER_GID, got $# arguments"
+	is_clean_path "$1" || refuse "snapshot: destination $(json_string "$1") is not a clean absolute path"
+	! is_protected_path "$1" || refuse "snapshot: destination $1 is a system or Replicated path"
+	is_below_data_prefix "$1" || refuse "snapshot: destination $1 is not below a data prefix (${data_prefixes# }). Fix: choose one below them, or add its parent to replicated:dataPrefixes"
+	is_owner "$2" "$3" || refuse "snapshot: owner must be numeric uid and gid, got $(json_string "$2:$3")"
+	is_real_directory "$STATE_DIR" || die "$STATE_DIR is missing or not a plain directory: nothing to snapshot"
+	trusted_parents "$1" || refuse "snapshot: destination $1: $(trusted_problem)"
+	if [ -L "$1" ] || { [ -e "$1" ] && ! is_real_directory "$1"; }; then
+		refuse "snapshot: destination $1 is not a directory, or its path goes through a symlink; configure the real path"
+	fi
+	if [ -e "$1/$request" ] || [ -L "$1/$request" ]; then
+		refuse "snapshot: $1/$request already exists; choose a new request id"
+	fi
+	# DAC_OVERRIDE: read the whole state tree (0600/0700 files of the service user) and write
+	# into a destination another user owns. CHOWN + FOWNER: copy with modes and times kept,
+	# then give the copy to the requested owner.
+	caps="DAC_OVERRIDE CHOWN FOWNER"
+	memory=256m
+	tmpfs_size=8m
+}
 
-	# Host changes start here, each below directories checked above and checked again.
-	case $operation in
-	support-bundle)
-		collect_host_material "$run_dir/host"
-		mounts="--mount type=bind,source=/var/log,target=/host/var/log,readonly"
-		mounts="$mounts --mount type=bind,source=$run_dir/host,target=/host/collected,readonly"
-		mounts="$mounts --mount type=bind,source=$STATE_DIR,target=/state$(env_file_mounts)"
-		set -- "$request" "$1" "$2"
-		;;
-	volumes)
-		for root in $roots; do
-			if [ ! -e "$root" ]; then
-				ensure_root_dir "$root" 0755 || fail "volumes: root $root: $(trusted_problem)"
-			fi
-			is_real_directory "$root" || fail "volumes: root $root is not a real directory"
-			mounts="$mounts --mount type=bind,source=$root,target=$root"
-		done
-		set -- "$request" "$@"
-		;;
-	snapshot)
-		if [ ! -e "$1" ]; then
-			ensure_dir_level "$1" 0750 || fail "snapshot: destination $1: $(trusted_problem)"
-			# Its parent is trusted, so the directory just made is still the one chown -h changes.
-			chown -h -- "$2:$3" "$1"
+# --- host preparation, one function per operation: sets mounts and operation_args ---
+# Every word in both is validated above ([A-Za-z0-9._/-], numeric ids, octal modes): they split
+# safely on spaces.
+
+prepare_support_bundle() {
+	collect_host_material "$run_dir/host"
+	mounts="--mount type=bind,source=/var/log,target=/host/var/log,readonly"
+	mounts="$mounts --mount type=bind,source=$run_dir/host,target=/host/collected,readonly"
+	mounts="$mounts --mount type=bind,source=$STATE_DIR,target=/state$(env_file_mounts)"
+	operation_args="$request $1 $2"
+}
+
+prepare_volumes() {
+	for root in $roots; do
+		if [ ! -e "$root" ]; then
+			ensure_root_dir "$root" 0755 || die "volumes: root $root: $(trusted_problem)"
 		fi
-		is_real_directory "$1" || fail "snapshot: destination $1 is not a real directory"
-		mounts="--mount type=bind,source=$STATE_DIR,target=/source,readonly --mount type=bind,source=$1,target=$1"
-		set -- "$request" "$@"
-		pause_state_writers
-		;;
-	esac
+		is_real_directory "$root" || die "volumes: root $root is not a real directory"
+		mounts="$mounts --mount type=bind,source=$root,target=$root"
+	done
+	operation_args="$request $*"
+}
 
+prepare_snapshot() {
+	if [ ! -e "$1" ]; then
+		ensure_dir_level "$1" 0750 || die "snapshot: destination $1: $(trusted_problem)"
+		# Its parent is trusted, so the directory just made is still the one chown -h changes.
+		chown -h -- "$2:$3" "$1"
+	fi
+	is_real_directory "$1" || die "snapshot: destination $1 is not a real directory"
+	mounts="--mount type=bind,source=$STATE_DIR,target=/source,readonly --mount type=bind,source=$1,target=$1"
+	operation_args="$request $*"
+	pause_state_writers
+}
+
+# --- the run ---
+
+# The helper container, by image id: nothing to pull, and the image checked above is the one
+# that runs. --sig-proxy=false lets `timeout` end the client; the EXIT trap then removes the
+# container itself (killing a docker client never stops its container).
+run_helper_container() {
 	cap_options=
 	for cap in $caps; do cap_options="$cap_options --cap-add $cap"; done
 	set -f
@@ -568,12 +564,9 @@ run_elevated() {
 		--user 0:0 --cap-drop ALL $cap_options --security-opt no-new-privileges \
 		--network none --memory "$memory" --memory-swap "$memory" --cpu-shares 512 --pids-limit 256 \
 		--read-only --tmpfs "/tmp:rw,nosuid,nodev,size=$tmpfs_size" --log-driver none \
-		$mounts --entrypoint /bin/sh "$image_id" -s -- "$@"
+		$mounts --entrypoint /bin/sh "$image_id" -s -- $operation_args
 	set +f
 
-	# By image id: nothing to pull, and the image checked above is the one that runs.
-	# --sig-proxy=false lets `timeout` end the client; the EXIT trap then removes the container
-	# itself (killing a docker client never stops its container).
 	container_may_remain=yes
 	set +e
 	if [ "$operation" = support-bundle ]; then
@@ -589,27 +582,76 @@ run_elevated() {
 		result=timeout
 		remove_container || true
 		container_may_remain=no
-		say "$operation request $request timed out after $timeout_seconds s; its container $(container_name) was killed and removed"
+		note "$operation request $request timed out after $timeout_seconds s; its container $(container_name) was killed and removed"
 		exit 124
 	fi
 	# Below 125 the status is the container's own: it ran and exited, and --rm removed it.
 	if [ "$status" -lt 125 ]; then container_may_remain=no; fi
 	if [ "$status" -eq 125 ] && grep -q 'is already in use' -- "$run_dir/stderr"; then
-		fail "container $(container_name) already exists: another run of this request is in progress, or a crashed run left it (then remove it: docker rm -f $(container_name))"
+		die "container $(container_name) already exists: another run of this request is in progress, or a crashed run left it (then remove it: docker rm -f $(container_name))"
 	fi
 	if [ "$status" -ne 0 ]; then
-		say "$operation request $request failed (exit $status); its container was removed. Fix the cause above, then run pulumi up again"
+		note "$operation request $request failed (exit $status); its container was removed. Fix the cause above, then run pulumi up again"
 		exit "$status"
 	fi
+}
+
+# The operation's summary becomes the done-record of its request, so a repeat runs nothing.
+record_done() {
 	summary=$(tail -n 1 "$run_dir/stdout")
 	case $summary in
 	'{"operation":"'"$operation"'"'*'}') ;;
-	*) fail "$operation request $request printed no JSON summary (last line: $(json_string "$summary"))" ;;
+	*) die "$operation request $request printed no JSON summary (last line: $(json_string "$summary"))" ;;
 	esac
-	ensure_root_dir "$DONE_DIR" 0700 || fail "cannot record the request as done: $(trusted_problem)"
-	ensure_root_dir "$DONE_DIR/$operation" 0700 || fail "cannot record the request as done: $(trusted_problem)"
+	ensure_root_dir "$DONE_DIR" 0700 || die "cannot record the request as done: $(trusted_problem)"
+	ensure_root_dir "$DONE_DIR/$operation" 0700 || die "cannot record the request as done: $(trusted_problem)"
 	printf '%s\n' "$summary" >"$done_record.partial"
 	mv -f -- "$done_record.partial" "$done_record"
+}
+
+run_elevated() {
+	trap on_exit EXIT
+	trap 'exit 129' HUP
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+
+	[ "$(id -u)" -eq 0 ] || die "must run as root (use become: sudo for a non-root SSH user)"
+	# Every run is audited: a run that could not be is not started.
+	ensure_audit_log || die "refusing to run without the audit log $AUDIT_LOG"
+	read_secret_values
+	parse_common_args "$@"
+	shift 7
+
+	done_record=$DONE_DIR/$operation/$request.json
+	if [ -f "$done_record" ] && [ ! -L "$done_record" ]; then
+		result=already-done
+		note "$operation request $request already ran on $(date -u -r "$done_record" +%Y-%m-%dT%H:%M:%SZ); nothing to do (use a new request id to run it again)"
+		sed 's/"changed":[0-9][0-9]*/"changed":0,"alreadyDone":true/' "$done_record"
+		return 0
+	fi
+
+	# Every argument is checked, and every directory on the way to a path this run creates or
+	# mounts, before anything on the host changes.
+	trusted_parents "$STATE_DIR" || die "$STATE_DIR: $(trusted_problem)"
+	mounts=
+	case $operation in
+	support-bundle) check_support_bundle_args "$@" ;;
+	volumes) check_volumes_args "$@" ;;
+	snapshot) check_snapshot_args "$@" ;;
+	esac
+
+	resolve_helper_image
+	run_dir=$(mktemp -d "${TMPDIR:-/tmp}/replicated-op.XXXXXXXX")
+
+	# Host changes start here, each below directories checked above and checked again.
+	case $operation in
+	support-bundle) prepare_support_bundle "$@" ;;
+	volumes) prepare_volumes "$@" ;;
+	snapshot) prepare_snapshot "$@" ;;
+	esac
+
+	run_helper_container
+	record_done
 	result=ok
 	printf '%s\n' "$summary"
 }

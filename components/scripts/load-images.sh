@@ -23,15 +23,14 @@
 # Prints one JSON line: {"loaded":[<refs>],"present":[<refs>],"pinned":[<refs>],"changed":<number loaded>}
 set -eu
 
-fail() {
-	printf 'load-images: %s\n' "$*" >&2
-	exit 1
-}
+# shellcheck disable=SC2034 # read by the inlined messages library
+script_name="load-images"
+# replicated-include: messages
 
 # replicated-include: trusted-paths
 
 if [ "$#" -lt 3 ] || [ $((($# - 1) % 2)) -ne 0 ]; then
-	fail "usage: load-images.sh IMAGES_DIR REF PIN [REF PIN]..."
+	die "usage: load-images.sh IMAGES_DIR REF PIN [REF PIN]..."
 fi
 images_dir=$1
 shift
@@ -48,8 +47,8 @@ cleanup() {
 trap cleanup EXIT
 
 ensure_docker() {
-	command -v docker >/dev/null 2>&1 || fail "the docker CLI is not installed on this host. Fix: install Docker first"
-	docker info >/dev/null 2>&1 || fail "the Docker engine does not answer (docker info failed). Fix: start Docker (systemctl start docker)"
+	command -v docker >/dev/null 2>&1 || die "the docker CLI is not installed on this host. Fix: install Docker first"
+	docker info >/dev/null 2>&1 || die "the Docker engine does not answer (docker info failed). Fix: start Docker (systemctl start docker)"
 }
 
 is_reference() {
@@ -74,12 +73,12 @@ is_pin() {
 ensure_valid_args() {
 	case $images_dir in
 	/ | "" | [!/]* | *[!A-Za-z0-9._/-]* | *//* | */ | */./* | */. | */../* | */..)
-		fail "images dir must be a clean absolute path (replicated:airgap.imagesDir), got: $images_dir"
+		die "images dir must be a clean absolute path (replicated:airgap.imagesDir), got: $images_dir"
 		;;
 	esac
 	while [ "$#" -ge 2 ]; do
-		is_reference "$1" || fail "not a valid image reference (digest references cannot be loaded; pin the image id instead): $1"
-		is_pin "$2" || fail "not a valid pin for $1 (replicated:images.pins): must be sha256:<64 hex>, got $2"
+		is_reference "$1" || die "not a valid image reference (digest references cannot be loaded; pin the image id instead): $1"
+		is_pin "$2" || die "not a valid pin for $1 (replicated:images.pins): must be sha256:<64 hex>, got $2"
 		shift 2
 	done
 }
@@ -118,19 +117,19 @@ normalize_reference() {
 # A file where nobody but root can change it.
 ensure_trusted_file() {
 	if [ -L "$1" ] || [ ! -f "$1" ]; then
-		fail "$1 is a symlink or not a regular file; refusing to load images from it. Fix: put the docker save output itself there"
+		die "$1 is a symlink or not a regular file; refusing to load images from it. Fix: put the docker save output itself there"
 	fi
 	file_stat=$(stat -c '%u %a' -- "$1")
 	file_mode=${file_stat#* }
 	if [ "${file_stat%% *}" != 0 ] || [ $((0$file_mode & 022)) -ne 0 ]; then
-		fail "$1 is owned by uid ${file_stat%% *} with mode $file_mode: a user other than root could replace it; refusing to load images from it. Fix: chown root:root $1 && chmod 0644 $1"
+		die "$1 is owned by uid ${file_stat%% *} with mode $file_mode: a user other than root could replace it; refusing to load images from it. Fix: chown root:root $1 && chmod 0644 $1"
 	fi
 }
 
 # The images directory and every directory above it: trusted (see trusted-paths).
 ensure_trusted_images_dir() {
-	trusted_parents "$images_dir" || fail "refusing to load images from $images_dir (replicated:airgap.imagesDir): $(trusted_problem)"
-	trusted_dir "$images_dir" || fail "refusing to load images from $images_dir (replicated:airgap.imagesDir): $(trusted_problem)"
+	trusted_parents "$images_dir" || die "refusing to load images from $images_dir (replicated:airgap.imagesDir): $(trusted_problem)"
+	trusted_dir "$images_dir" || die "refusing to load images from $images_dir (replicated:airgap.imagesDir): $(trusted_problem)"
 }
 
 # What the archive's manifests say, one "KIND VALUE" line each: "tag" for the RepoTags of
@@ -143,19 +142,19 @@ archive_manifest() {
 	# docker load cleans member paths (a/../manifest.json is manifest.json to it), so a name that
 	# only its cleaning makes a manifest could hide one from this check: such names are refused,
 	# and so is a manifest that appears twice.
-	tar -t -f "$1" >"$work_dir/members" 2>/dev/null || fail "$1 cannot be read as a tar archive. Fix: replace it with the output of docker save"
+	tar -t -f "$1" >"$work_dir/members" 2>/dev/null || die "$1 cannot be read as a tar archive. Fix: replace it with the output of docker save"
 	if grep -q -e '\.\.' -e '^/' -e '//' -e '/\./' -e '^\./\.' -e '^\.$' -- "$work_dir/members"; then
-		fail "$1 has members with unusual paths ($(grep -e '\.\.' -e '^/' -e '//' -e '/\./' -e '^\./\.' -e '^\.$' -- "$work_dir/members" | head -n 3 | tr -cd 'A-Za-z0-9._/\n-' | tr '\n' ' ' | sed 's/ $//')), which docker save never writes; refusing to load it"
+		die "$1 has members with unusual paths ($(grep -e '\.\.' -e '^/' -e '//' -e '/\./' -e '^\./\.' -e '^\.$' -- "$work_dir/members" | head -n 3 | tr -cd 'A-Za-z0-9._/\n-' | tr '\n' ' ' | sed 's/ $//')), which docker save never writes; refusing to load it"
 	fi
 	for name in manifest.json index.json; do
 		if [ "$(grep -c -e "^$name\$" -e "^\./$name\$" -- "$work_dir/members")" -gt 1 ]; then
-			fail "$1 holds $name more than once; refusing to load it"
+			die "$1 holds $name more than once; refusing to load it"
 		fi
 	done
 	wanted=$(grep -e '^\(\./\)\{0,1\}manifest\.json$' -e '^\(\./\)\{0,1\}index\.json$' -- "$work_dir/members" || true)
 	case $wanted in
 	*manifest.json*) ;;
-	*) fail "$1 has no manifest.json: it is not the output of docker save. Fix: on a connected machine run docker save $ref -o ${1##*/}" ;;
+	*) die "$1 has no manifest.json: it is not the output of docker save. Fix: on a connected machine run docker save $ref -o ${1##*/}" ;;
 	esac
 	set -f
 	# shellcheck disable=SC2086 # at most four fixed names, globbing off
@@ -164,13 +163,13 @@ archive_manifest() {
 	manifest=$work_dir/manifest.json
 	index=$work_dir/index.json
 	if [ -L "$manifest" ] || [ ! -f "$manifest" ]; then
-		fail "$1: its manifest.json is not a regular file; refusing to load it"
+		die "$1: its manifest.json is not a regular file; refusing to load it"
 	fi
 	for file in "$manifest" "$index"; do
 		[ -e "$file" ] || [ -L "$file" ] || continue
-		if [ -L "$file" ] || [ ! -f "$file" ]; then fail "$1: ${file##*/} is not a regular file"; fi
+		if [ -L "$file" ] || [ ! -f "$file" ]; then die "$1: ${file##*/} is not a regular file"; fi
 		if grep -q '[\]' -- "$file"; then
-			fail "$1: ${file##*/} contains JSON escapes, which docker save never writes; refusing to load it"
+			die "$1: ${file##*/} contains JSON escapes, which docker save never writes; refusing to load it"
 		fi
 	done
 	# Keys are matched in any case: Go's JSON decoder, which docker uses, does so too.
@@ -210,7 +209,7 @@ ensure_archive_fits() {
 			configs="$configs sha256:${config_id%.json}"
 			continue
 		fi
-		is_reference "$name" || fail "$tarball names an image $(printf '%s' "$name" | tr -cd 'A-Za-z0-9._/:@-') that is not a plain reference; refusing to load it"
+		is_reference "$name" || die "$tarball names an image $(printf '%s' "$name" | tr -cd 'A-Za-z0-9._/:@-') that is not a plain reference; refusing to load it"
 		case $kind in
 		refname)
 			# A bare tag names the tag only; anything else is a full reference.
@@ -231,12 +230,12 @@ ensure_archive_fits() {
 		# shellcheck disable=SC2086 # validated reference words, globbing off
 		others=$(printf '%s\n' $others | sort -u | tr '\n' ' ')
 		set +f
-		fail "$tarball carries tags other than $ref: ${others% }. docker load would apply them all, and one could replace another image. Refusing to load it. Fix: save only that image, docker save $ref -o ${tarball##*/}"
+		die "$tarball carries tags other than $ref: ${others% }. docker load would apply them all, and one could replace another image. Refusing to load it. Fix: save only that image, docker save $ref -o ${tarball##*/}"
 	fi
 	if [ "$pin" != - ] && [ -n "$configs" ]; then
 		case " $configs " in
 		*" $pin "*) ;;
-		*) fail "$tarball holds the image${configs}, not the pinned $pin (replicated:images.pins) for $ref; nothing was loaded. Fix: replace the tarball with the docker save output of the pinned image, or correct the pin" ;;
+		*) die "$tarball holds the image${configs}, not the pinned $pin (replicated:images.pins) for $ref; nothing was loaded. Fix: replace the tarball with the docker save output of the pinned image, or correct the pin" ;;
 		esac
 	fi
 }
@@ -257,18 +256,18 @@ ensure_image_loaded() {
 	ensure_trusted_images_dir
 	if [ ! -e "$tarball" ] && [ ! -L "$tarball" ]; then
 		if [ -n "$have" ]; then
-			fail "image $ref on this host is $have, but its pin (replicated:images.pins) is $pin, and its tarball $tarball does not exist. Fix: copy the docker save output of the pinned image to $tarball, or correct the pin"
+			die "image $ref on this host is $have, but its pin (replicated:images.pins) is $pin, and its tarball $tarball does not exist. Fix: copy the docker save output of the pinned image to $tarball, or correct the pin"
 		fi
-		fail "image $ref is not on this host and its tarball $tarball does not exist. Fix: on a connected machine run docker save $ref -o $(basename "$tarball") and copy the file to $images_dir"
+		die "image $ref is not on this host and its tarball $tarball does not exist. Fix: on a connected machine run docker save $ref -o $(basename "$tarball") and copy the file to $images_dir"
 	fi
 	ensure_trusted_file "$tarball"
 	ensure_archive_fits "$tarball" "$ref" "$pin"
-	output=$(docker load --input "$tarball" 2>&1) || fail "docker load --input $tarball failed: $output"
+	output=$(docker load --input "$tarball" 2>&1) || die "docker load --input $tarball failed: $output"
 	printf '%s\n' "$output" >&2
 	have=$(image_id_of "$ref")
-	[ -n "$have" ] || fail "$tarball was loaded but does not contain $ref (docker load reported: $(printf '%s' "$output" | tr '\n' ' ')). Fix: replace it with the output of docker save $ref"
+	[ -n "$have" ] || die "$tarball was loaded but does not contain $ref (docker load reported: $(printf '%s' "$output" | tr '\n' ' ')). Fix: replace it with the output of docker save $ref"
 	if [ "$pin" != - ] && [ "$have" != "$pin" ]; then
-		fail "$tarball gave $ref the image $have, but its pin (replicated:images.pins) is $pin. Fix: replace the tarball with the docker save output of the pinned image, or correct the pin"
+		die "$tarball gave $ref the image $have, but its pin (replicated:images.pins) is $pin. Fix: replace the tarball with the docker save output of the pinned image, or correct the pin"
 	fi
 	loaded=$(append "$loaded" "$ref")
 	changed=$((changed + 1))
@@ -279,7 +278,7 @@ verify_pins() {
 	while [ "$#" -ge 2 ]; do
 		if [ "$2" != - ]; then
 			have=$(image_id_of "$1")
-			[ "$have" = "$2" ] || fail "image $1 is ${have:-missing} after loading, but its pin (replicated:images.pins) is $2. Fix: check the tarballs in $images_dir"
+			[ "$have" = "$2" ] || die "image $1 is ${have:-missing} after loading, but its pin (replicated:images.pins) is $2. Fix: check the tarballs in $images_dir"
 			pinned=$(append "$pinned" "$1")
 		fi
 		shift 2

@@ -21,14 +21,9 @@
 set -eu
 umask 077
 
-die() {
-	printf 'replicated read-daemon-token: %s\n' "$*" >&2
-	exit 1
-}
-
-note() {
-	printf 'replicated read-daemon-token: %s\n' "$*" >&2
-}
+# shellcheck disable=SC2034 # read by the inlined messages library
+script_name="read-daemon-token"
+# replicated-include: messages
 
 [ "$#" -eq 0 ] || die "usage: read-daemon-token.sh (no arguments; got $#)"
 

@@ -65,14 +65,9 @@ readonly MAX_WALKERS=4
 # Skipped files named on stderr (the count in the summary is complete).
 readonly SKIPPED_SHOWN=20
 
-die() {
-	printf 'replicated repair-ownership: %s\n' "$*" >&2
-	exit 1
-}
-
-note() {
-	printf 'replicated repair-ownership: %s\n' "$*" >&2
-}
+# shellcheck disable=SC2034 # read by the inlined messages library
+script_name="repair-ownership"
+# replicated-include: messages
 
 # --- arguments (validated again here: the script must be safe when run by hand) ---
 
@@ -80,15 +75,10 @@ note() {
 owner_uid=$1
 owner_gid=$2
 
-valid_id() {
-	case $1 in
-	'' | *[!0-9]* | 0*) return 1 ;;
-	esac
-	[ "${#1}" -le 10 ] && [ "$1" -le 2147483646 ]
-}
+# replicated-include: ids
 
-valid_id "$owner_uid" || die "invalid uid \"$owner_uid\": it must be an integer from 1 to 2147483646 (this repair never re-owns to root)"
-valid_id "$owner_gid" || die "invalid gid \"$owner_gid\": it must be an integer from 1 to 2147483646"
+valid_id "$owner_uid" 1 || die "invalid uid \"$owner_uid\": it must be an integer from 1 to 2147483646 (this repair never re-owns to root)"
+valid_id "$owner_gid" 1 || die "invalid gid \"$owner_gid\": it must be an integer from 1 to 2147483646"
 
 # --- lock ---
 

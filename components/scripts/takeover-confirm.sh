@@ -22,14 +22,9 @@
 set -eu
 umask 077
 
-die() {
-	printf 'replicated takeover-confirm: %s\n' "$*" >&2
-	exit 1
-}
-
-note() {
-	printf 'replicated takeover-confirm: %s\n' "$*" >&2
-}
+# shellcheck disable=SC2034 # read by the inlined messages library
+script_name="takeover-confirm"
+# replicated-include: messages
 
 [ "$#" -eq 1 ] || die "usage: takeover-confirm.sh <primary|operator> (got $# arguments)"
 role=$1

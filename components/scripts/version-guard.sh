@@ -30,14 +30,9 @@ readonly LOCK_WAIT_SECONDS=120
 # Containers whose image tag tells the running version on a host without a record.
 readonly VERSIONED_CONTAINERS="replicated replicated-operator"
 
-die() {
-	printf 'replicated version-guard: %s\n' "$*" >&2
-	exit 1
-}
-
-note() {
-	printf 'replicated version-guard: %s\n' "$*" >&2
-}
+# shellcheck disable=SC2034 # read by the inlined messages library
+script_name="version-guard"
+# replicated-include: messages
 
 # --- arguments (validated again here: the script must be safe when run by hand) ---
 

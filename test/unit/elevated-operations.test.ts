@@ -195,12 +195,13 @@ describe("the invocation", () => {
         assert.match(script, /--network none --memory "\$memory" --memory-swap "\$memory" --cpu-shares 512 --pids-limit 256/);
         assert.match(script, /--log-driver none/);
         assert.match(script, /timeout -k 10 "\$timeout_seconds" docker run -i --rm --sig-proxy=false "\$@"/);
-        assert.match(script, /--entrypoint \/bin\/sh "\$image_id" -s -- "\$@"/, "the helper runs by the image id checked before");
+        assert.match(script, /--entrypoint \/bin\/sh "\$image_id" -s -- \$operation_args/, "the helper runs by the image id checked before");
         assert.doesNotMatch(script, /docker run --help/, "no option probe");
         assert.match(script, /--read-only --tmpfs/);
         for (const operation of OPERATION_NAMES) {
-            const branch = new RegExp(`\\n\\t${operation}\\)\\n([\\s\\S]*?)\\n\\t\\t;;`).exec(script.slice(script.indexOf("mounts=\n")));
-            assert.ok(branch, `a case branch for ${operation}`);
+            // Each operation's checks, and its capabilities, in a function of its own.
+            const branch = new RegExp(`\\ncheck_${operation.replace("-", "_")}_args\\(\\) \\{\\n([\\s\\S]*?)\\n\\}\\n`).exec(script);
+            assert.ok(branch, `the argument check of ${operation}`);
             const caps = /caps="([A-Z_ ]+)"/.exec(branch[1])?.[1].split(" ");
             const memory = /memory=([0-9a-z]+)/.exec(branch[1])?.[1];
             assert.deepEqual(caps?.sort(), OPERATION_PROFILES[operation].capabilities.map((grant) => grant.capability).sort(), operation);

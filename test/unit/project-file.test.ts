@@ -19,6 +19,8 @@ const project = parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) a
 };
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
     dependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
+    peerDependencies: Record<string, string>;
     overrides: Record<string, string>;
     engines: { node: string };
 };
@@ -42,13 +44,20 @@ test("every declared config key is one the program reads, with a description", (
 });
 
 test("exact pins and a single @pulumi/pulumi", () => {
-    for (const [name, version] of Object.entries(pkg.dependencies)) {
+    for (const [name, version] of Object.entries({ ...pkg.dependencies, ...pkg.peerDependencies })) {
         assert.match(version, /^\d+\.\d+\.\d+$/, `${name} must be pinned exactly`);
     }
-    assert.equal(pkg.dependencies["@pulumi/pulumi"], "3.248.0", "last release whose engines allow Node 20");
-    assert.equal(pkg.dependencies["@pulumi/command"], "1.2.1");
-    assert.match(pkg.dependencies["@pulumi/docker"], /^5\./);
-    assert.match(pkg.dependencies["@pulumi/random"], /^4\./);
+    // The SDKs are peers (a consumer of the library keeps one copy) and devDependencies at the
+    // same pins (this repository's own program installs them); never plain dependencies, which
+    // npm would nest as a second copy beside a consumer's own.
+    for (const [name, version] of Object.entries(pkg.peerDependencies)) {
+        assert.equal(pkg.devDependencies[name], version, `${name}: devDependencies pin the peer's version`);
+        assert.equal(pkg.dependencies[name], undefined, `${name} is a peer, not a dependency`);
+    }
+    assert.equal(pkg.peerDependencies["@pulumi/pulumi"], "3.248.0", "last release whose engines allow Node 20");
+    assert.equal(pkg.peerDependencies["@pulumi/command"], "1.2.1");
+    assert.match(pkg.peerDependencies["@pulumi/docker"], /^5\./);
+    assert.match(pkg.peerDependencies["@pulumi/random"], /^4\./);
     assert.equal(pkg.overrides["@pulumi/pulumi"], "$@pulumi/pulumi");
     assert.equal(pkg.engines.node, ">=20");
     const lock = JSON.parse(fs.readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as { packages: Record<string, unknown> };

@@ -3,10 +3,13 @@
  * invocations keep arguments positional, and the validators accept and refuse what they say.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import {
+    SCRIPTS_DIR,
     SUDO_UNAVAILABLE_EXIT,
     isCleanAbsolutePath,
     isHostAddress,
@@ -108,4 +111,32 @@ describe("parseSummaryLine", () => {
         assert.throws(() => parseSummaryLine("oops\n"), /expected a JSON summary.*oops/);
         assert.throws(() => parseSummaryLine("[1,2]"), /expected a JSON summary/);
     });
+});
+
+describe("the scripts' shared helpers (lib/messages.sh, lib/ids.sh)", () => {
+    const library = (name: string) => fs.readFileSync(path.join(SCRIPTS_DIR, "lib", `${name}.sh`), "utf8");
+    /** Runs `body` after both libraries, as a script that includes them; exit code and stderr. */
+    function withHelpers(body: string): { code: number; stderr: string } {
+        const result = spawnSync("/bin/sh", ["-eu"], { input: `script_name=example\n${library("messages")}\n${library("ids")}\n${body}\n`, encoding: "utf8" });
+        return { code: result.status ?? -1, stderr: result.stderr };
+    }
+
+    test("die names the script on stderr and exits 1; note goes on", () => {
+        const result = withHelpers('note "first"; die "the reason. Fix: this"; note "never"');
+        assert.equal(result.code, 1);
+        assert.equal(result.stderr, "replicated example: first\nreplicated example: the reason. Fix: this\n");
+    });
+
+    test("valid_id takes decimal ids up to 2147483646 without sign or leading zeros, from the given minimum", () => {
+        const verdict = (value: string, min?: number) => withHelpers(`valid_id ${shellQuote(value)}${min === undefined ? "" : ` ${min}`}`).code === 0;
+        for (const good of ["0", "1", "999", "2147483646"]) {
+            assert.ok(verdict(good), good);
+        }
+        for (const bad of ["", "01", "00", "+1", "-1", "1a", " 1", "2147483647", "99999999999", "1e3"]) {
+            assert.ok(!verdict(bad), JSON.stringify(bad));
+        }
+        assert.ok(!verdict("0", 1), "0 with minimum 1");
+        assert.ok(verdict("1", 1));
+    });
+
 });

@@ -20,19 +20,18 @@ export LC_ALL=C
 
 readonly SOURCE=/source
 
-fail() {
-	printf 'snapshot: %s\n' "$*" >&2
-	exit 1
-}
+# shellcheck disable=SC2034 # read by the inlined messages library
+script_name="snapshot"
+# replicated-include: messages
 
-[ "$#" -eq 4 ] || fail "usage: REQUEST DESTINATION OWNER_UID OWNER_GID"
+[ "$#" -eq 4 ] || die "usage: REQUEST DESTINATION OWNER_UID OWNER_GID"
 request=$1
 destination=$2
 owner_uid=$3
 owner_gid=$4
-case $request in "" | [!A-Za-z0-9]* | *[!A-Za-z0-9._-]*) fail "invalid request id" ;; esac
-case $owner_uid$owner_gid in *[!0-9]*) fail "owner must be numeric" ;; esac
-if [ ! -d "$destination" ] || [ -L "$destination" ]; then fail "destination $destination is not a directory"; fi
+case $request in "" | [!A-Za-z0-9]* | *[!A-Za-z0-9._-]*) die "invalid request id" ;; esac
+case $owner_uid$owner_gid in *[!0-9]*) die "owner must be numeric" ;; esac
+if [ ! -d "$destination" ] || [ -L "$destination" ]; then die "destination $destination is not a directory"; fi
 
 final=$destination/$request
 partial=$destination/.$request.partial
@@ -54,7 +53,7 @@ ensure_fresh_partial() {
 
 copy_state() {
 	if [ -e "$SOURCE/SHA256SUMS" ]; then
-		fail "/var/lib/replicated/SHA256SUMS exists and would collide with the snapshot manifest; move it away"
+		die "/var/lib/replicated/SHA256SUMS exists and would collide with the snapshot manifest; move it away"
 	fi
 	checksums "$SOURCE" >/tmp/source.sums
 	for entry in "$SOURCE"/* "$SOURCE"/.[!.]* "$SOURCE"/..?*; do
@@ -63,11 +62,11 @@ copy_state() {
 		cp -a -- "$entry" "$partial/"
 	done
 	checksums "$partial" >/tmp/copy.sums
-	cmp -s /tmp/source.sums /tmp/copy.sums || fail "the copy differs from the source (checksums do not match); nothing was published"
+	cmp -s /tmp/source.sums /tmp/copy.sums || die "the copy differs from the source (checksums do not match); nothing was published"
 	set -C
 	cat /tmp/copy.sums >"$partial/SHA256SUMS"
 	set +C
-	(cd "$partial" && sha256sum -c SHA256SUMS >/dev/null) || fail "SHA256SUMS does not verify"
+	(cd "$partial" && sha256sum -c SHA256SUMS >/dev/null) || die "SHA256SUMS does not verify"
 }
 
 give_to_owner() {
@@ -78,13 +77,13 @@ give_to_owner() {
 
 publish() {
 	if [ -e "$final" ] || [ -L "$final" ]; then
-		fail "$final appeared while copying; keeping it, the new copy is left in $partial"
+		die "$final appeared while copying; keeping it, the new copy is left in $partial"
 	fi
 	mv -- "$partial" "$final"
 }
 
 if [ -e "$final" ] || [ -L "$final" ]; then
-	fail "$final already exists; choose a new request id"
+	die "$final already exists; choose a new request id"
 fi
 ensure_fresh_partial
 copy_state

@@ -28,17 +28,16 @@ readonly MAX_FILE_BYTES=16777216
 readonly HOST_STATE=/var/lib/replicated
 readonly OUT_DIR=/state/support-bundles
 
-fail() {
-	printf 'support-bundle: %s\n' "$*" >&2
-	exit 1
-}
+# shellcheck disable=SC2034 # read by the inlined messages library
+script_name="support-bundle"
+# replicated-include: messages
 
-[ "$#" -eq 3 ] || fail "usage: REQUEST OWNER_UID OWNER_GID"
+[ "$#" -eq 3 ] || die "usage: REQUEST OWNER_UID OWNER_GID"
 request=$1
 owner_uid=$2
 owner_gid=$3
-case $request in "" | [!A-Za-z0-9]* | *[!A-Za-z0-9._-]*) fail "invalid request id" ;; esac
-case $owner_uid$owner_gid in *[!0-9]*) fail "owner must be numeric" ;; esac
+case $request in "" | [!A-Za-z0-9]* | *[!A-Za-z0-9._-]*) die "invalid request id" ;; esac
+case $owner_uid$owner_gid in *[!0-9]*) die "owner must be numeric" ;; esac
 
 work=/tmp/bundle/$request
 secrets=/tmp/secret-values
@@ -50,7 +49,7 @@ truncated=0
 
 ensure_out_dir() {
 	if [ -L "$OUT_DIR" ]; then
-		fail "$HOST_STATE/support-bundles is a symlink; remove it (bundles are written into a real directory)"
+		die "$HOST_STATE/support-bundles is a symlink; remove it (bundles are written into a real directory)"
 	fi
 	if [ ! -d "$OUT_DIR" ]; then
 		mkdir -m 0750 -- "$OUT_DIR"
@@ -141,7 +140,7 @@ write_archive() {
 		echo "$?" >/tmp/tar-status
 	} | gzip -n -6 >"$partial"
 	set +C
-	[ "$(cat /tmp/tar-status)" = 0 ] || fail "tar failed while writing the bundle"
+	[ "$(cat /tmp/tar-status)" = 0 ] || die "tar failed while writing the bundle"
 	chmod 0640 -- "$partial"
 	chown -- "$owner_uid:$owner_gid" "$partial"
 	mv -f -- "$partial" "$final"
@@ -149,7 +148,7 @@ write_archive() {
 
 ensure_out_dir
 if [ -e "$OUT_DIR/$request.tar.gz" ] || [ -L "$OUT_DIR/$request.tar.gz" ]; then
-	fail "$HOST_STATE/support-bundles/$request.tar.gz already exists; choose a new request id"
+	die "$HOST_STATE/support-bundles/$request.tar.gz already exists; choose a new request id"
 fi
 mkdir -p -- "$work"
 {

@@ -16,24 +16,23 @@
 set -eu
 umask 022
 
-fail() {
-	printf 'volumes: %s\n' "$*" >&2
-	exit 1
-}
+# shellcheck disable=SC2034 # read by the inlined messages library
+script_name="volumes"
+# replicated-include: messages
 
-[ "$#" -ge 6 ] || fail "usage: REQUEST ROOT_COUNT ROOT... PATH UID GID MODE..."
+[ "$#" -ge 6 ] || die "usage: REQUEST ROOT_COUNT ROOT... PATH UID GID MODE..."
 request=$1
 root_count=$2
 shift 2
-case $request in "" | [!A-Za-z0-9]* | *[!A-Za-z0-9._-]*) fail "invalid request id" ;; esac
-case $root_count in "" | *[!0-9]*) fail "invalid root count" ;; esac
+case $request in "" | [!A-Za-z0-9]* | *[!A-Za-z0-9._-]*) die "invalid request id" ;; esac
+case $root_count in "" | *[!0-9]*) die "invalid root count" ;; esac
 roots=
 while [ "$root_count" -gt 0 ]; do
 	roots="$roots $1"
 	shift
 	root_count=$((root_count - 1))
 done
-if [ "$#" -lt 4 ] || [ $(($# % 4)) -ne 0 ]; then fail "each volume needs PATH UID GID MODE"; fi
+if [ "$#" -lt 4 ] || [ $(($# % 4)) -ne 0 ]; then die "each volume needs PATH UID GID MODE"; fi
 
 created=0
 updated=0
@@ -62,27 +61,27 @@ ensure_path_inside_root() {
 	while [ -n "$rest" ]; do
 		part=${rest%%/*}
 		if [ "$part" = "$rest" ]; then rest=; else rest=${rest#*/}; fi
-		case $part in "" | . | ..) fail "$path: empty, '.' or '..' component" ;; esac
+		case $part in "" | . | ..) die "$path: empty, '.' or '..' component" ;; esac
 		current=$current/$part
 		if [ -L "$current" ]; then
 			target=$(readlink -f -- "$current" || true)
 			case $target in
 			"$root"/*) ;;
-			*) fail "$current is a symlink that leads outside the allowed root $root (to ${target:-an unresolvable target}); remove it or choose another path" ;;
+			*) die "$current is a symlink that leads outside the allowed root $root (to ${target:-an unresolvable target}); remove it or choose another path" ;;
 			esac
-			[ -n "$rest" ] || fail "$path is a symlink; a volume must be a real directory"
+			[ -n "$rest" ] || die "$path is a symlink; a volume must be a real directory"
 		elif [ ! -e "$current" ]; then
 			mkdir -- "$current"
 			if [ -n "$rest" ]; then chmod 0755 -- "$current"; fi
 			created=$((created + 1))
 		elif [ ! -d "$current" ]; then
-			fail "$current exists and is not a directory; move it away or choose another path"
+			die "$current exists and is not a directory; move it away or choose another path"
 		fi
 	done
 	resolved=$(readlink -f -- "$path")
 	case $resolved in
 	"$root"/*) ;;
-	*) fail "$path resolves to $resolved, outside the allowed root $root" ;;
+	*) die "$path resolves to $resolved, outside the allowed root $root" ;;
 	esac
 }
 
@@ -92,7 +91,7 @@ ensure_volume() {
 	uid=$2
 	gid=$3
 	want_mode=$(printf '%o' "0$4")
-	root=$(root_of "$path") || fail "$path is not below an allowed root (${roots# })"
+	root=$(root_of "$path") || die "$path is not below an allowed root (${roots# })"
 	before=$created
 	ensure_path_inside_root "$path" "$root"
 	have=$(stat -c '%u:%g:%a' -- "$path")
