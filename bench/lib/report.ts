@@ -170,6 +170,6 @@ export function renderMarkdown(results: BenchResults): string {
             lines.push(`- ${t.description}: ${t.value}${t.unit === "ratio" ? "" : ` ${t.unit}`} (target ${limitText(t)}). ${t.note ?? ""}`);
         }
     }
-    lines.push("", "How: medians of alternating runs (A, B, A, B, ...) on the same test host in the same run; see the Benchmarks section of the README.");
+    lines.push("", "How: medians of alternating runs (A, B, A, B, ...) on the same test host in the same run; see bench/README.md.");
     return `${lines.join("\n")}\n`;
 }
