@@ -178,6 +178,18 @@ export const SCRIPTS_DIR = path.join(__dirname, "scripts");
 const scriptCache = new Map<string, string>();
 
 /**
+ * `components/scripts/<file>` with every `# replicated-include: <lib>` line replaced by
+ * `components/scripts/lib/<lib>.sh` (its shebang dropped).
+ */
+export function readScriptWithIncludes(file: string): string {
+    return fs
+        .readFileSync(path.join(SCRIPTS_DIR, file), "utf8")
+        .replace(/^# replicated-include: ([a-z][a-z0-9-]*)$/gm, (_line, library: string) =>
+            fs.readFileSync(path.join(SCRIPTS_DIR, "lib", `${library}.sh`), "utf8").replace(/^#!.*\n/, "").trimEnd(),
+        );
+}
+
+/**
  * Read `components/scripts/<name>.sh` once per process, with every `# replicated-include: <lib>`
  * line replaced by `components/scripts/lib/<lib>.sh` (its shebang dropped): a script travels
  * alone on stdin, so shared shell functions are inlined rather than sourced. Names are fixed in
@@ -189,11 +201,7 @@ export function loadScript(name: string): string {
     }
     let text = scriptCache.get(name);
     if (text === undefined) {
-        text = fs
-            .readFileSync(path.join(SCRIPTS_DIR, `${name}.sh`), "utf8")
-            .replace(/^# replicated-include: ([a-z][a-z0-9-]*)$/gm, (_line, library: string) =>
-                fs.readFileSync(path.join(SCRIPTS_DIR, "lib", `${library}.sh`), "utf8").replace(/^#!.*\n/, "").trimEnd(),
-            );
+        text = readScriptWithIncludes(`${name}.sh`);
         scriptCache.set(name, text);
     }
     return text;

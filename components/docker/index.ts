@@ -5,5 +5,6 @@ export * from "./image-refs";
 export * from "./images";
 export * from "./network";
 export * from "./provider";
+export * from "./service-catalog";
 export * from "./services";
 export * from "./sidecars";

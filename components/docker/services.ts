@@ -21,21 +21,6 @@ import {
     UI_CONTAINER_PORT,
 } from "./service-catalog";
 
-// Where the services' names, ports and limits have always been imported from.
-export {
-    DAEMON_PORTS,
-    GRAPHITE_WEB_PORT,
-    HOST_PATHS,
-    OPERATOR_ENDPOINT_PORT,
-    PREMKIT_HOST_PORT,
-    PREMKIT_HTTPS_PORT,
-    SERVICE_LIMITS,
-    SERVICE_NAMES,
-    STATSD_PORT,
-    STOP_GRACE_SECONDS,
-    UI_CONTAINER_PORT,
-} from "./service-catalog";
-
 /** What the service definitions need to know about the host and the stack (all validated config). */
 export interface ServiceSettings {
     /** This host's name (NODENAME). */

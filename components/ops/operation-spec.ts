@@ -14,17 +14,15 @@
  *
  * Nothing here talks to Pulumi or to a host (tested in test/unit/elevated-operations.test.ts).
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { DEFAULT_DATA_PREFIXES, type HostConfig, type ReplicatedConfig } from "../config";
 import {
     MAX_ID,
     REQUEST_ID_PATTERN,
-    SCRIPTS_DIR,
     isCleanAbsolutePath,
     isPathWithin,
     isProtectedHostPath,
     loadScript,
+    readScriptWithIncludes,
     remoteInvocation,
     type Become,
     type RemoteInvocation,
@@ -302,11 +300,7 @@ const opScriptCache = new Map<OperationName, string>();
 export function operationScript(operation: OperationName): string {
     let text = opScriptCache.get(operation);
     if (text === undefined) {
-        text = fs
-            .readFileSync(path.join(SCRIPTS_DIR, "ops", `${operation}.sh`), "utf8")
-            .replace(/^# replicated-include: ([a-z][a-z0-9-]*)$/gm, (_line, library: string) =>
-                fs.readFileSync(path.join(SCRIPTS_DIR, "lib", `${library}.sh`), "utf8").replace(/^#!.*\n/, "").trimEnd(),
-            );
+        text = readScriptWithIncludes(`ops/${operation}.sh`);
         opScriptCache.set(operation, text);
     }
     return text;

@@ -25,7 +25,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { imagesForHost, replicatedImageReference } from "../../components/docker/image-refs";
-import { STOP_GRACE_SECONDS } from "../../components/docker/services";
+import { STOP_GRACE_SECONDS } from "../../components/docker/service-catalog";
 import { CONTAINER, NETWORK, diffResource } from "../../tools/docker-provider-model";
 import { previewAfterRefresh } from "../support/container-runner";
 import { testHostConfig } from "../support/host-runner";

@@ -28,7 +28,7 @@ import {
 } from "../../components/apps/application-spec";
 import { ConfigError, parseConfig, type ApplicationConfig, type ReplicatedConfig } from "../../components/config";
 import { ContainerSpecError, DOCKER_SOCKET, LOG_DRIVER, RESTART_POLICY, SECURITY_OPTIONS, TMPFS_MOUNTS } from "../../components/docker/container-spec";
-import { DAEMON_PORTS, PREMKIT_HOST_PORT, STATSD_PORT } from "../../components/docker/services";
+import { DAEMON_PORTS, PREMKIT_HOST_PORT, STATSD_PORT } from "../../components/docker/service-catalog";
 import { helperImageReference } from "../../components/ops/operation-spec";
 import { CANNED_DOCKER_GID, CANNED_UID, cannedResolver, scriptArgsOf, scriptNameOf } from "../support/canned-outputs";
 import { encodeConfig, recordCanned, recordProgramQueued, type RecordedResource, type Recording } from "../support/mock-recorder";

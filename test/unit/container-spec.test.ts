@@ -36,8 +36,8 @@ import {
     sshDockerHost,
     writePrivateFile,
 } from "../../components/docker/provider";
+import { DAEMON_PORTS } from "../../components/docker/service-catalog";
 import {
-    DAEMON_PORTS,
     adminConsoleService,
     daemonService,
     hostPort,
