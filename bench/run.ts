@@ -18,6 +18,7 @@ import { hostTierAvailability } from "../test/support/preflight";
 import { buildTestHostImage, startHosts, stopHosts, type TestHost } from "../test/support/testhost";
 import { ensureAnsible } from "./ansible/ansible";
 import { benchConverge, oursConverge, RESET_COMMAND } from "./converge";
+import { benchE2e } from "./e2e";
 import { benchElevated } from "./elevated";
 import { benchFleet, fleetPlanFor } from "./fleet";
 import { describeMachine } from "./lib/machine";
@@ -28,7 +29,7 @@ import { FULL_PLAN, QUICK_PLAN, round } from "./lib/stats";
 import { benchMigration } from "./migration";
 import { benchScale } from "./scale";
 
-const BENCHMARKS = ["converge", "migration", "scale", "elevated", "fleet"] as const;
+const BENCHMARKS = ["converge", "migration", "scale", "elevated", "fleet", "e2e"] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 const RESULTS_DIR = path.join(__dirname, "results");
 
@@ -78,7 +79,7 @@ async function main(): Promise<void> {
     }
 
     const needsHost = wants("converge") || wants("migration") || wants("elevated");
-    if (needsHost) {
+    if (needsHost || wants("e2e")) {
         const availability = await hostTierAvailability();
         if (!availability.ok) {
             throw new Error(`the benchmarks need a test host, which cannot run here: ${availability.reason}`);
@@ -89,7 +90,7 @@ async function main(): Promise<void> {
     }
 
     const partial: Omit<BenchResults, "finishedAt" | "durationSeconds" | "targets" | "machine" | "mode" | "startedAt"> & {
-        -readonly [K in "testHost" | "converge" | "migration" | "scale" | "elevated" | "fleet"]?: BenchResults[K];
+        -readonly [K in "testHost" | "converge" | "migration" | "scale" | "elevated" | "fleet" | "e2e"]?: BenchResults[K];
     } = {};
 
     // Under mocks, no host involved: first, before the test host's engine idles in the background.
@@ -137,6 +138,14 @@ async function main(): Promise<void> {
         }
     }
 
+    // Starts a fresh test host per side and round, after the shared host is gone.
+    if (wants("e2e")) {
+        const image = await buildTestHostImage();
+        const rounds = plan.quick ? 1 : 3;
+        log(`\n[6] Fresh primary end to end: runner vs one shell session, ${rounds} round(s), a fresh host (${image.tag}) per side and round`);
+        partial.e2e = await benchE2e(plan, log);
+    }
+
     machine.loadAverage.end = round(os.loadavg()[0], 2);
     const results: BenchResults = {
         mode: options.quick ? "quick" : "full",
@@ -151,6 +160,7 @@ async function main(): Promise<void> {
             ...(partial.scale?.targets ?? []),
             ...(partial.elevated?.targets ?? []),
             ...(partial.fleet?.targets ?? []),
+            ...(partial.e2e?.targets ?? []),
         ],
     };
     // Only a full run of every benchmark is published as latest.*.

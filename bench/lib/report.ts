@@ -2,6 +2,7 @@
  * Pure: the results file's shape, the headline ratios, and the markdown the README shows.
  */
 import type { ConvergeResult } from "../converge";
+import type { E2eResult } from "../e2e";
 import type { ElevatedResult } from "../elevated";
 import type { FleetResult } from "../fleet";
 import type { MigrationResult } from "../migration";
@@ -21,6 +22,7 @@ export interface BenchResults {
     readonly scale?: ScaleResult;
     readonly elevated?: ElevatedResult;
     readonly fleet?: FleetResult;
+    readonly e2e?: E2eResult;
     /** Every target of every benchmark that ran. */
     readonly targets: TargetCheck[];
 }
@@ -39,6 +41,7 @@ export function headlineRatios(results: BenchResults): Array<{ name: string; val
         { name: `scale: program / SDK floor, time at ${results.scale?.linearity.large ?? 500} hosts`, value: largestScaleRow(results)?.floor.timeRatio, limit: 1.3 },
         { name: `scale: program / SDK floor, peak RSS at ${results.scale?.linearity.large ?? 500} hosts`, value: largestScaleRow(results)?.floor.memoryRatio, limit: 1.3 },
         { name: `fleet: fleet plan of ${results.fleet?.stacks ?? 200} stacks / plan-diff per stack`, value: results.fleet?.ratio, limit: 0.1 },
+        { name: "e2e: fresh primary, runner / one shell session", value: results.e2e?.ratio, limit: 1.3 },
     ];
 }
 
@@ -113,6 +116,12 @@ export function renderMarkdown(results: BenchResults): string {
             row(["Fleet plan, seconds per stack vs the SDK floor", formatSeconds(f.perStack.engineSeconds), `floor ${formatSeconds(f.perStack.floorSeconds)}`, String(f.perStack.engineVsFloor), "", ""]),
         );
     }
+    const x = results.e2e;
+    if (x) {
+        lines.push(
+            row([`Fresh primary end to end (${x.rounds} round(s))`, formatSeconds(x.runner.window.median), `one shell session ${formatSeconds(x.baseline.window.median)}`, String(x.ratio), limitText(target("e2e.fresh.vsSession")), met(target("e2e.fresh.vsSession"))]),
+        );
+    }
     if (s) {
         lines.push(
             "",
@@ -161,6 +170,32 @@ export function renderMarkdown(results: BenchResults): string {
             `Scale diagnostic (not a figure of the program as it runs): with the Pulumi SDK's per-output stack capture off, ` +
                 `${d.hosts} hosts take ${formatSeconds(d.programSeconds)} to evaluate with a ${Math.round(d.peakRssMiB)} MiB peak, ` +
                 `${d.smallHosts} hosts ${formatSeconds(d.smallProgramSeconds)} (ratio ${d.programRatio}).`,
+        );
+    }
+    if (x) {
+        const c = x.connectionCosts;
+        lines.push(
+            "",
+            row(["Fresh primary, part of the window (medians)", "Runner", "One shell session", "Difference"]),
+            row(["---", "---:", "---:", "---:"]),
+            ...(
+                [
+                    ["Whole window: first host command to the health gate's end", x.runner.window.median, x.baseline.window.median],
+                    ["Image load (6 tarballs)", x.runner.imageLoad.median, x.baseline.imageLoad.median],
+                    ["Container starts (5)", x.runner.containerStarts.median, x.baseline.containerStarts.median],
+                    ["Health wait", x.runner.healthWait.median, x.baseline.healthWait.median],
+                    ["Everything else (commands, network, image reads, provider dial)", x.runner.rest.median, x.baseline.rest.median],
+                ] as const
+            ).map(([label, a, b]) => row([label, formatSeconds(a), formatSeconds(b), formatSeconds(a - b)])),
+            row(["SSH connections inside the window (sshd log, per round)", x.runner.sshConnections.join(", "), x.baseline.sshConnections.join(", "), ""]),
+            "",
+            `Connection costs here (medians): a new SSH connection running \`true\` ${formatSeconds(c.sshExec.median)}; an Engine API request through the runner's ` +
+                `per-request connection ${formatSeconds(c.engineRequestPerConnection.median)}, on one open engine connection ${formatSeconds(c.engineRequestReused.median)}. ` +
+                `The runner opened ${c.engineConnections} Engine API connections per apply, where the docker provider reuses its dial-stdio connections; ` +
+                `${c.criticalPathRequests} of those requests lie on the critical path, ${formatSeconds(c.criticalPathOverhead)} in all. ` +
+                `Without them the ratio would be ${x.ratioWithProviderConnectionReuse}. Remote commands, runner (SSH exec, connect included) vs the session (on the host): ` +
+                x.commands.map((cmd) => `${cmd.name} ${formatSeconds(cmd.runnerSeconds)} / ${formatSeconds(cmd.sessionSeconds)}`).join(", ") +
+                ".",
         );
     }
     const missed = results.targets.filter((t) => !t.met);
