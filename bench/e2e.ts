@@ -55,6 +55,12 @@ export interface E2eResult {
     readonly ratio: number;
     /** Remote commands inside the window: runner seconds (SSH exec, connect included) vs the session's on-host seconds, medians. */
     readonly commands: Array<{ readonly name: string; readonly runnerSeconds: number; readonly sessionSeconds: number; readonly difference: number }>;
+    /**
+     * The remote commands besides the health gate: how many, and the sum of their differences
+     * (runner's SSH exec minus the session's on-host time): each command's own connection and
+     * script transfer, plus contention with what the runner runs alongside.
+     */
+    readonly commandOverhead: { readonly commands: number; readonly seconds: number };
     /** What one connection costs here. */
     readonly connectionCosts: {
         /** `true` over a new SSH connection (ssh2, as the runner's commands). */
@@ -144,7 +150,7 @@ async function runnerSide(host: TestHost): Promise<RunnerRound> {
     const containerStarts = seconds(Math.max(...containers.map((s) => s.finished)) - Math.min(...containers.map((s) => s.started)));
     const healthWait = seconds(health.finished - health.started);
     const parts = { window, imageLoad, containerStarts, healthWait, rest: window - imageLoad - containerStarts - healthWait };
-    const commandSeconds = new Map(up.runs.map((r) => [r.resource, r.seconds]));
+    const commandSeconds = new Map(up.runs.map((r) => [withoutHostName(r.resource, host), r.seconds]));
     // sshd logs a connection after its handshake, on this machine's clock (the host is a container here).
     const connections = countWithin(acceptedConnections(host), windowStart, windowEnd);
     return { up, parts, windowStart, windowEnd, connections, commandSeconds };
@@ -199,7 +205,9 @@ async function sessionSide(host: TestHost, runnerHost: TestHost, runner: RunnerR
     const containerStarts = Math.max(...timed.map((s) => s.end)) - Math.min(...timed.map((s) => s.start));
     const healthWait = named("-health").seconds;
     const parts = { window, imageLoad, containerStarts, healthWait, rest: window - imageLoad - containerStarts - healthWait };
-    const commandSeconds = new Map(session.steps.filter((step) => step.kind === "command").map((step) => [step.resources[0], byLabel.get(step.resources[0])?.seconds ?? NaN]));
+    const commandSeconds = new Map(
+        session.steps.filter((step) => step.kind === "command").map((step) => [withoutHostName(step.resources[0], runnerHost), byLabel.get(step.resources[0])?.seconds ?? NaN]),
+    );
     const connections = countWithin(acceptedConnections(host), opened, closed);
     return { parts, connections, commandSeconds };
 }
@@ -303,8 +311,12 @@ export async function benchE2e(plan: BenchPlan, log: (line: string) => void): Pr
     const commands = names.map((name) => {
         const runnerSeconds = median(runnerRounds.map((r) => r.commandSeconds.get(name) ?? NaN));
         const sessionSeconds = median(sessionRounds.map((r) => r.commandSeconds.get(name) ?? NaN));
-        return { name: name.replace(/^.*?-\d+-/, ""), runnerSeconds: round(runnerSeconds, 3), sessionSeconds: round(sessionSeconds, 3), difference: round(runnerSeconds - sessionSeconds, 3) };
+        if (!Number.isFinite(runnerSeconds) || !Number.isFinite(sessionSeconds)) throw new Error(`command ${name} was not timed in every round on both sides`);
+        return { name, runnerSeconds: round(runnerSeconds, 3), sessionSeconds: round(sessionSeconds, 3), difference: round(runnerSeconds - sessionSeconds, 3) };
     });
+
+    const overheadCommands = commands.filter((command) => command.name !== "health");
+    const commandOverhead = { commands: overheadCommands.length, seconds: round(overheadCommands.reduce((sum, command) => sum + command.difference, 0), 3) };
 
     const sshExec = side(costs.sshExec);
     const perConnection = side(costs.perConnection);
@@ -334,6 +346,7 @@ export async function benchE2e(plan: BenchPlan, log: (line: string) => void): Pr
         baseline,
         ratio: headline,
         commands,
+        commandOverhead,
         connectionCosts: {
             sshExec,
             engineRequestPerConnection: perConnection,
@@ -347,6 +360,11 @@ export async function benchE2e(plan: BenchPlan, log: (line: string) => void): Pr
         fingerprintsIdentical: true,
         targets,
     };
+}
+
+/** A resource name without its host's name: the same across rounds, whose hosts differ. */
+function withoutHostName(resource: string, host: TestHost): string {
+    return resource.startsWith(`${host.name}-`) ? resource.slice(host.name.length + 1) : resource;
 }
 
 function containerNames(up: UpResult): string[] {
