@@ -53,6 +53,8 @@ export interface E2eResult {
     readonly baseline: SideResult;
     /** Median runner window / median session window. */
     readonly ratio: number;
+    /** Each round's runner window / the same round's session window. */
+    readonly roundRatios: number[];
     /** Remote commands inside the window: runner seconds (SSH exec, connect included) vs the session's on-host seconds, medians. */
     readonly commands: Array<{ readonly name: string; readonly runnerSeconds: number; readonly sessionSeconds: number; readonly difference: number }>;
     /**
@@ -335,7 +337,7 @@ export async function benchE2e(plan: BenchPlan, log: (line: string) => void): Pr
             `The runner's window is ${formatSeconds(runner.window.median - baseline.window.median)} longer. ` +
                 `Container starts ${formatSeconds(runner.containerStarts.median)} vs ${formatSeconds(baseline.containerStarts.median)}, ` +
                 `the rest (commands, network, image reads) ${formatSeconds(runner.rest.median)} vs ${formatSeconds(baseline.rest.median)}. ` +
-                `Each Engine API request of the runner opens its own SSH connection (${formatSeconds(perConnection.median)} vs ${formatSeconds(reused.median)} on an open connection), ` +
+                `Each Engine API request of the runner opens its own SSH connection (${formatSeconds(perConnection.median)} vs ${(reused.median * 1000).toFixed(2)} ms on an open connection), ` +
                 `which the docker provider does not; without that on the critical path the ratio would be ${adjusted}.`,
         ),
     ];
@@ -345,6 +347,7 @@ export async function benchE2e(plan: BenchPlan, log: (line: string) => void): Pr
         runner,
         baseline,
         ratio: headline,
+        roundRatios: runnerRounds.map((r, i) => ratio(r.parts.window, sessionRounds[i].parts.window)),
         commands,
         commandOverhead,
         connectionCosts: {

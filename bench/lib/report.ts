@@ -188,6 +188,7 @@ export function renderMarkdown(results: BenchResults): string {
                 ] as const
             ).map(([label, a, b]) => row([label, formatSeconds(a), formatSeconds(b), formatSeconds(a - b)])),
             row(["SSH connections inside the window (sshd log, per round)", x.runner.sshConnections.join(", "), x.baseline.sshConnections.join(", "), ""]),
+            row(["Ratio of each round (runner / session of the same round)", x.roundRatios.join(", "), "", ""]),
             "",
             `Connection costs here (medians): a new SSH connection running \`true\` ${formatSeconds(c.sshExec.median)}; an Engine API request through the runner's ` +
                 `per-request connection ${formatSeconds(c.engineRequestPerConnection.median)}, on one open engine connection ${(c.engineRequestReused.median * 1000).toFixed(2)} ms. ` +
