@@ -4,7 +4,7 @@
  * written to bench/results/latest.json and latest.md (a quick run writes quick.*, a run of some
  * benchmarks only partial.*).
  *
- *   npm run bench                      full run (about 10 minutes on 2 cores)
+ *   npm run bench                      full run (about 15 minutes on 2 cores)
  *   npm run bench -- --quick           smoke test: small sizes, few repetitions
  *   npm run bench -- --only=scale,fleet
  *
