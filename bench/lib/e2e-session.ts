@@ -342,14 +342,15 @@ export function dockerRunArgs(inputs: Record<string, unknown>, resource: string,
     return args;
 }
 
+/** One timed step: a group (so a failure of any part is caught) with the markers around it. */
 function marked(label: string, shell: string, stdin?: string): string {
     const lines = [`printf '${MARK}-begin %s\\n' ${quote(label)}`, "e2e_t0=$(date +%s.%N)"];
     if (stdin === undefined) {
-        lines.push(`${shell} </dev/null || { e2e_rc=$?; printf '\\n${MARK}-fail %s %s\\n' ${quote(label)} "$e2e_rc"; exit 1; }`);
+        lines.push(`{ ${shell}\n} </dev/null || { e2e_rc=$?; printf '\\n${MARK}-fail %s %s\\n' ${quote(label)} "$e2e_rc"; exit 1; }`);
     } else {
         let delimiter = "E2E_STDIN";
         for (let n = 0; stdin.split("\n").includes(delimiter); n++) delimiter = `E2E_STDIN_${n}`;
-        lines.push(`${shell} <<'${delimiter}' || { e2e_rc=$?; printf '\\n${MARK}-fail %s %s\\n' ${quote(label)} "$e2e_rc"; exit 1; }`);
+        lines.push(`{ ${shell}\n} <<'${delimiter}' || { e2e_rc=$?; printf '\\n${MARK}-fail %s %s\\n' ${quote(label)} "$e2e_rc"; exit 1; }`);
         lines.push(stdin.endsWith("\n") ? stdin.slice(0, -1) : stdin, delimiter);
     }
     lines.push(`e2e_t1=$(date +%s.%N); printf '\\n${MARK}-end %s %s %s\\n' ${quote(label)} "$e2e_t0" "$e2e_t1"`);
@@ -416,6 +417,8 @@ export function sessionScript(options: {
     });
     flushImages();
     if (users.size !== 1) throw new Error(`the session logs in once, but the commands ran as ${[...users].join(", ") || "nobody"}`);
+    // The session's docker steps call the engine directly, as the provider's root login does.
+    if (!users.has("root")) throw new Error(`the commands ran as ${[...users][0]}; the session's docker steps need a root login`);
     const text = (step: SessionStep): string => (step.kind === "command" ? step.shell : marked(step.resources.join(" "), step.shell));
     const script = [
         "#!/bin/sh",
