@@ -194,7 +194,7 @@ export function renderMarkdown(results: BenchResults): string {
                 `per-request connection ${formatSeconds(c.engineRequestPerConnection.median)}, on one open engine connection ${(c.engineRequestReused.median * 1000).toFixed(2)} ms. ` +
                 `The runner opened ${c.engineConnections} Engine API connections per apply, where the docker provider reuses its dial-stdio connections; ` +
                 `${c.criticalPathRequests} of those requests lie on the critical path, ${formatSeconds(c.criticalPathOverhead)} in all. ` +
-                `Without them the ratio would be ${x.ratioWithProviderConnectionReuse}. The ${x.commandOverhead.commands} remote commands besides the health gate took ` +
+                `Without them the ratio would be ${x.ratioWithProviderConnectionReuse}. The ${x.commandOverhead.commands} short remote commands (all but the image load and the health gate) took ` +
                 `${formatSeconds(x.commandOverhead.seconds)} longer through the runner than in the session, summed over the commands, some in parallel. ` +
                 `Remote commands, runner (SSH exec, connect included) vs the session (on the host): ` +
                 x.commands.map((cmd) => `${cmd.name} ${formatSeconds(cmd.runnerSeconds)} / ${formatSeconds(cmd.sessionSeconds)}`).join(", ") +
