@@ -232,15 +232,19 @@ export function replicatedHostArgsProblems(component: string, given: ReplicatedH
             bad(argument, value, 'is the unspecified address ("every interface"), not an address of a host');
         }
     };
+    // Addresses that default to privateAddress are checked only when given, so one bad address is one problem.
     ipArgument("privateAddress", args.privateAddress, false);
-    ipArgument("primaryAddress", args.primaryAddress, false);
-    if (args.role === "operator" && given.primaryAddress === undefined) {
+    if (given.primaryAddress !== undefined) {
+        ipArgument("primaryAddress", given.primaryAddress, false);
+    } else if (args.role === "operator") {
         problems.push(`${component}: primaryAddress is required on an operator (the primary's private address, where the operator reaches the daemon)`);
     }
-    if (!Array.isArray(args.clusterAddresses) || args.clusterAddresses.length === 0) {
-        bad("clusterAddresses", args.clusterAddresses, "must list the private address of every host");
-    } else {
-        args.clusterAddresses.forEach((address, index) => ipArgument(`clusterAddresses[${index}]`, address, false));
+    if (given.clusterAddresses !== undefined) {
+        if (!Array.isArray(given.clusterAddresses) || given.clusterAddresses.length === 0) {
+            bad("clusterAddresses", given.clusterAddresses, "must list the private address of every host");
+        } else {
+            given.clusterAddresses.forEach((address, index) => ipArgument(`clusterAddresses[${index}]`, address, false));
+        }
     }
     if (typeof args.channel !== "string" || !CHANNEL_PATTERN.test(args.channel)) {
         bad("channel", args.channel, "must match ^[a-z0-9][a-z0-9-]{0,30}$");
@@ -261,7 +265,9 @@ export function replicatedHostArgsProblems(component: string, given: ReplicatedH
     if (!isIntegerIn(args.console.port, 1, 65535)) {
         bad("console.port", args.console.port, "must be an integer from 1 to 65535");
     }
-    ipArgument("console.bindAddress", args.console.bindAddress, args.allowAllInterfaces);
+    if (given.console?.bindAddress !== undefined) {
+        ipArgument("console.bindAddress", given.console.bindAddress, args.allowAllInterfaces);
+    }
     if (!["debug", "info", "warn", "error"].includes(args.logLevel)) {
         bad("logLevel", args.logLevel, "must be debug, info, warn or error");
     }
