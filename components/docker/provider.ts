@@ -8,12 +8,14 @@
  * says so); docs/containers.md says the same.
  *
  * ssh gets its key and its known host from files, not from Pulumi config values:
- * - the key: the file `sshPrivateKeyPath` names, or, when the key came as the secret
- *   `sshPrivateKey`, a 0600 copy `~/.ssh/pulumi-replicated/<project>-<stack>.key`;
+ * - the key: the target's `privateKeyFile` (`sshPrivateKeyPath` in the stack config), or, when
+ *   the key came as contents (`privateKey`, the secret `sshPrivateKey`), a 0600 copy
+ *   `~/.ssh/pulumi-replicated/<project>-<stack>.key`;
  * - the host key: `~/.ssh/pulumi-replicated/<project>-<stack>-<host>.known_hosts`, written from
- *   the pinned `hostKey`, checked with `StrictHostKeyChecking=yes`. Without a pinned key (only
- *   the dev stack) ssh uses `StrictHostKeyChecking=accept-new`: the first key seen is recorded
- *   in that file and checked from then on.
+ *   the target's pinned `hostKey` once address, port and key are known, checked with
+ *   `StrictHostKeyChecking=yes`. Without a pinned key (only the dev stack) ssh uses
+ *   `StrictHostKeyChecking=accept-new`: the first key seen is recorded in that file and checked
+ *   from then on.
  * `~/.ssh/pulumi-replicated` is mode 0700, owned by the user running Pulumi, never a symlink.
  *
  * The provider's inputs name these files as ssh finds them on any machine (`~/...`, or the key

@@ -34,6 +34,8 @@ interface Evaluation {
     readonly constructorErrors: Readonly<Record<string, string | undefined>>;
     /** How the bad Input address ended once it resolved. */
     readonly badAddress: Promise<unknown>;
+    /** Whether a checked target's key is a secret, given as a plain string and as a file. */
+    readonly keyIsSecret: { readonly plain: boolean; readonly file: boolean };
 }
 
 function constructorError(build: () => unknown): string | undefined {
@@ -49,6 +51,7 @@ function constructorError(build: () => unknown): string | undefined {
 const evaluation: Promise<Evaluation> = (async () => {
     const constructorErrors: Record<string, string | undefined> = {};
     let badAddress: Promise<unknown> = Promise.resolve();
+    let keyIsSecret = { plain: Promise.resolve(false), file: Promise.resolve(false) };
     const recording = await recordProgramQueued({
         stack: STACK,
         project: PROJECT,
@@ -100,10 +103,14 @@ const evaluation: Promise<Evaluation> = (async () => {
             late.isKnown.catch(() => undefined);
             late.isSecret.catch(() => undefined);
             badAddress = late.promise();
+            keyIsSecret = {
+                plain: pulumi.isSecret(checkedHostTarget("VersionGuard plain-key", { address: "198.51.100.6", privateKey: PRIVATE_KEY }).privateKey),
+                file: pulumi.isSecret(checkedHostTarget("VersionGuard key-file", { address: "198.51.100.6", privateKeyFile: standInKeyFile() }).privateKey),
+            };
             return { uid: host.uid };
         },
     });
-    return { recording, constructorErrors, badAddress };
+    return { recording, constructorErrors, badAddress, keyIsSecret: { plain: await keyIsSecret.plain, file: await keyIsSecret.file } };
 })();
 
 function commandsOf(recording: Recording, prefix: string): RecordedResource[] {
@@ -120,7 +127,7 @@ test("every remote command of the host dials the VM's output address with the ta
             { host: VM_ADDRESS, port: 22, user: "ubuntu", privateKey: PRIVATE_KEY, hostKey: HOST_KEY, dialErrorLimit: DIAL_ERROR_LIMIT, perDialTimeout: PER_DIAL_TIMEOUT_SECONDS },
             remote.name,
         );
-        // The engine sees the whole connection as one secret value, as for the config's key.
+        // @pulumi/command 1.2.1 remote/command.js wraps the whole connection in pulumi.secret.
         assert.deepEqual(remote.secretPaths, ["connection"], `${remote.name}: the key is a secret`);
         assert.ok(remote.options.dependsOn.includes(VM_REF), `${remote.name} waits for the VM: ${remote.options.dependsOn.join(", ")}`);
         // A login user other than root becomes root through sudo by default.
@@ -128,11 +135,16 @@ test("every remote command of the host dials the VM's output address with the ta
     }
 });
 
+test("the target's private key is a secret whether it came as a plain string or from a file", async () => {
+    const { keyIsSecret } = await evaluation;
+    assert.deepEqual(keyIsSecret, { plain: true, file: true });
+});
+
 test("the host's docker provider reaches the same address through ssh with the pinned key", async () => {
     const { recording } = await evaluation;
     const provider = recording.find("pulumi:providers:docker", "acme-1-docker");
     assert.equal(provider.inputs.host, `ssh://ubuntu@${VM_ADDRESS}:22`);
-    // A provider's inputs reach the engine JSON-encoded, as every provider's configuration does.
+    // The docker provider SDK JSON-encodes sshOpts (@pulumi/docker 5.2.0 provider.js: `pulumi.output(args.sshOpts).apply(JSON.stringify)`).
     const sshOpts = JSON.parse(String(provider.inputs.sshOpts)) as string[];
     assert.ok(sshOpts.includes("StrictHostKeyChecking=yes"), sshOpts.join(" "));
     assert.ok(sshOpts.includes("HostKeyAlgorithms=ssh-ed25519"), sshOpts.join(" "));
