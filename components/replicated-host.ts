@@ -50,8 +50,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
     public readonly installDetection: InstallDetection;
 
     constructor(name: string, args: ReplicatedHostArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("replicated:index:ReplicatedHost", name, {}, opts);
-        // Every argument is checked before any child is registered; the target's Inputs when they resolve.
+        // Every argument is checked before anything is registered; the target's Inputs when they resolve.
         const component = `ReplicatedHost ${name}`;
         const settings = withReplicatedHostDefaults(name, args);
         const problems = replicatedHostArgsProblems(component, args, settings);
@@ -60,6 +59,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
         }
         // What every SSH step dials, checked once and shared by every child.
         const target = checkedHostTarget(component, args.target);
+        super("replicated:index:ReplicatedHost", name, {}, opts);
         const stack = args.stack ?? pulumi.getStack();
         const project = args.project ?? pulumi.getProject();
         const daemonToken = pulumi.secret(args.daemonToken);

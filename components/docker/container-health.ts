@@ -107,9 +107,9 @@ export class ContainerHealth extends pulumi.ComponentResource {
     public readonly summary: pulumi.Output<ContainerHealthSummary>;
 
     constructor(name: string, args: ContainerHealthArgs, opts?: pulumi.ComponentResourceOptions) {
+        const target = checkedHostTarget(`ContainerHealth ${name}`, args.target);
         super("replicated:docker:ContainerHealth", name, {}, opts);
         const names = Object.keys(args.containers).sort();
-        const target = checkedHostTarget(`ContainerHealth ${name}`, args.target);
         const invocation = invocationOn(target, loadScript("container-health"), containerHealthScriptArgs(args.timeoutSeconds ?? healthWaitSeconds(), names));
         const containers = names.map((container) => args.containers[container]);
         this.ready = new remote.Command(

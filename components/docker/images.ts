@@ -83,8 +83,8 @@ export class Images extends pulumi.ComponentResource {
     public readonly loadCommand?: remote.Command;
 
     constructor(name: string, args: ImagesArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("replicated:docker:Images", name, {}, opts);
         const target = checkedHostTarget(`Images ${name}`, args.target);
+        super("replicated:docker:Images", name, {}, opts);
 
         const references: Partial<Record<ReplicatedImageName, string>> = {};
         for (const image of args.names) {

@@ -68,8 +68,8 @@ export class DaemonTokenCarryOver extends pulumi.ComponentResource {
     public readonly command: command.remote.Command;
 
     constructor(name: string, args: DaemonTokenCarryOverArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("replicated:host:DaemonTokenCarryOver", name, {}, opts);
         const target = checkedHostTarget(`DaemonTokenCarryOver ${name}`, args.target);
+        super("replicated:host:DaemonTokenCarryOver", name, {}, opts);
         const invocation = invocationOn(target, loadScript("read-daemon-token"), []);
         this.command = new command.remote.Command(
             `${name}-read`,

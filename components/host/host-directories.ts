@@ -82,8 +82,8 @@ export class HostDirectories extends pulumi.ComponentResource {
     public readonly command: command.remote.Command;
 
     constructor(name: string, args: HostDirectoriesArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("replicated:host:HostDirectories", name, {}, opts);
         const target = checkedHostTarget(`HostDirectories ${name}`, args.target);
+        super("replicated:host:HostDirectories", name, {}, opts);
         const role = args.role;
         this.paths = directoryPaths(role);
         const script = loadScript("directories");

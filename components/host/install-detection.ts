@@ -132,8 +132,8 @@ export class InstallDetection extends pulumi.ComponentResource {
     public readonly summary: pulumi.Output<InstallSummary>;
 
     constructor(name: string, args: InstallDetectionArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("replicated:host:InstallDetection", name, {}, opts);
         const target = checkedHostTarget(`InstallDetection ${name}`, args.target);
+        super("replicated:host:InstallDetection", name, {}, opts);
         const invocation = invocationOn(target, loadScript("detect-install"), installDetectionScriptArgs(args.runAs ?? "replicated", args.userName ?? "replicated", args.uid, args.role));
         this.command = new command.remote.Command(
             `${name}-detect-install`,

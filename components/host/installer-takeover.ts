@@ -93,8 +93,8 @@ export class InstallerTakeover extends pulumi.ComponentResource {
     public readonly summary: pulumi.Output<TakeoverSummary>;
 
     constructor(name: string, args: InstallerTakeoverArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("replicated:host:InstallerTakeover", name, {}, opts);
         const target = checkedHostTarget(`InstallerTakeover ${name}`, args.target);
+        super("replicated:host:InstallerTakeover", name, {}, opts);
         const invocation = invocationOn(target, loadScript("takeover"), takeoverScriptArgs(args.role, args.fallbackSeconds ?? FALLBACK_SECONDS_DEFAULT));
         this.command = new command.remote.Command(
             `${name}-takeover`,

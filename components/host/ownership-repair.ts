@@ -106,8 +106,8 @@ export class OwnershipRepair extends pulumi.ComponentResource {
     public readonly summary: pulumi.Output<RepairSummary>;
 
     constructor(name: string, args: OwnershipRepairArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("replicated:host:OwnershipRepair", name, {}, opts);
         const target = checkedHostTarget(`OwnershipRepair ${name}`, args.target);
+        super("replicated:host:OwnershipRepair", name, {}, opts);
         const script = loadScript("repair-ownership");
         const invocation = pulumi
             .all([args.uid, args.gid, target.become])

@@ -113,8 +113,8 @@ export class ServiceAccount extends pulumi.ComponentResource {
     public readonly command: command.remote.Command;
 
     constructor(name: string, args: ServiceAccountArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("replicated:host:ServiceAccount", name, {}, opts);
         const target = checkedHostTarget(`ServiceAccount ${name}`, args.target);
+        super("replicated:host:ServiceAccount", name, {}, opts);
         const runAs = args.runAs ?? "replicated";
         const invocation = invocationOn(target, loadScript("account"), accountScriptArgs(runAs, args.userName ?? "replicated", args.uid, args.adoption));
 

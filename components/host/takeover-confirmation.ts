@@ -67,8 +67,8 @@ export class TakeoverConfirmation extends pulumi.ComponentResource {
     public readonly summary: pulumi.Output<TakeoverConfirmSummary>;
 
     constructor(name: string, args: TakeoverConfirmationArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("replicated:host:TakeoverConfirmation", name, {}, opts);
         const target = checkedHostTarget(`TakeoverConfirmation ${name}`, args.target);
+        super("replicated:host:TakeoverConfirmation", name, {}, opts);
         const invocation = invocationOn(target, loadScript("takeover-confirm"), takeoverConfirmScriptArgs(args.role));
         this.command = new command.remote.Command(
             `${name}-takeover-confirm`,

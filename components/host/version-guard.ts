@@ -125,8 +125,8 @@ export class VersionGuard extends pulumi.ComponentResource {
     public readonly summary: pulumi.Output<VersionGuardSummary>;
 
     constructor(name: string, args: VersionGuardArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("replicated:host:VersionGuard", name, {}, opts);
         const target = checkedHostTarget(`VersionGuard ${name}`, args.target);
+        super("replicated:host:VersionGuard", name, {}, opts);
         const invocation = invocationOn(target, loadScript("version-guard"), versionGuardScriptArgs(args.version, args.channel, args.allowDowngrade ?? false));
 
         this.command = new command.remote.Command(

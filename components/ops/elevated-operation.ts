@@ -109,8 +109,8 @@ export class ElevatedOperation extends pulumi.ComponentResource {
     public readonly command: command.remote.Command;
 
     constructor(name: string, args: ElevatedOperationArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("replicated:ops:ElevatedOperation", name, {}, opts);
         const target = checkedHostTarget(`ElevatedOperation ${name}`, args.target);
+        super("replicated:ops:ElevatedOperation", name, {}, opts);
         const timeoutSeconds = args.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
         const op = args.request;
         const dataPrefixes = [...args.dataPrefixes];

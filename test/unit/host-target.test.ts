@@ -181,11 +181,11 @@ test("a target that cannot work is refused before anything is registered, naming
     assert.match(constructorErrors.neitherKey ?? "", /^VersionGuard no-key: give exactly one of target\.privateKey and target\.privateKeyFile \(neither is set\)$/);
     assert.match(constructorErrors.missingKeyFile ?? "", /^VersionGuard missing-key-file: target\.privateKeyFile: cannot read \/nonexistent\/id_ed25519 \(ENOENT\)$/);
     assert.match(constructorErrors.hostPort ?? "", /^ReplicatedHost bad-target: target\.port 0 must be an integer from 1 to 65535$/);
-    for (const name of ["bad-port", "bad-address", "both-keys", "no-key", "bad-target", "bad-args"]) {
+    for (const name of ["bad-port", "bad-address", "bad-user", "bad-host-key", "bad-become", "both-keys", "no-key", "missing-key-file", "bad-target", "bad-args"]) {
         assert.deepEqual(
-            recording.resources.filter((resource) => resource.custom && resource.name.startsWith(`${name}-`)).map((resource) => resource.name),
+            recording.resources.filter((resource) => resource.name === name || resource.name.startsWith(`${name}-`)).map((resource) => resource.name),
             [],
-            `${name}: no command or provider is registered`,
+            `${name}: neither the component nor any child is registered`,
         );
     }
 });
