@@ -65,6 +65,46 @@ export interface OperationsArgs {
     readonly snapshot?: { readonly request: string; readonly destination: string; readonly owner?: number; readonly group?: number };
 }
 
+/** A host directory mounted into an application container (created by one elevated `volumes` run). */
+export interface ApplicationVolumeArgs {
+    /** Directory on the host, below one of `volumeRoots`. Required. */
+    readonly hostPath: string;
+    /** Mount point in the container (not `/`, `/tmp`, or below `/proc`, `/sys`, `/dev`). Required. */
+    readonly containerPath: string;
+    /** Owner uid of the directory. Default: the application's uid (user `<uid>:<gid>` or `service`); required with user `image`. */
+    readonly owner?: number;
+    /** Group gid of the directory. Default: the application's gid, as for `owner`. */
+    readonly group?: number;
+    /** Octal mode of the directory. Default: `0750`. */
+    readonly mode?: string;
+    /** Mount read-only. Default: false. */
+    readonly readOnly?: boolean;
+}
+
+/** One of the stack's own containers on this host, hardened like Replicated's. */
+export interface ApplicationArgs {
+    /** Name: a lowercase DNS label, part of the container's name. Required. */
+    readonly name: string;
+    /** Image reference with an explicit tag. Required. */
+    readonly image: string;
+    /** `image` (the image's own user), `service` (the service account, docker group) or `<uid>:<gid>`. Default: `image`. */
+    readonly user?: string;
+    /** Accept uid 0 for this application. Default: false. */
+    readonly allowRoot?: boolean;
+    /** Host directories it mounts. Default: none. */
+    readonly volumes?: readonly ApplicationVolumeArgs[];
+    /** Published ports, bound to `privateAddress`. `protocol` defaults to `tcp`. Default: none. */
+    readonly ports?: readonly { readonly internal: number; readonly external: number; readonly protocol?: "tcp" | "udp" }[];
+    /** Environment variables. Default: none. */
+    readonly env?: Readonly<Record<string, string>>;
+    /** Memory limit, MiB (16..1048576). Default: 256. */
+    readonly memory?: number;
+    /** Command and arguments. Default: the image's own command. */
+    readonly command?: readonly string[];
+    /** Healthcheck command run in the container. Default: the image's own healthcheck, if any. */
+    readonly healthcheck?: string;
+}
+
 export interface ReplicatedHostArgs {
     /** How every SSH step (remote commands and the docker provider) reaches the host. Required. */
     readonly target: HostTarget;
@@ -112,11 +152,8 @@ export interface ReplicatedHostArgs {
     readonly volumeRoots?: readonly string[];
     /** Directories volume roots and snapshot destinations must lie below. Default: `/srv`, `/data`. */
     readonly dataPrefixes?: readonly string[];
-    /**
-     * The applications that run on this host, in the validated form of `replicated:applications[]`
-     * (every default applied, see `parseConfig`); `hosts` is not consulted. Default: none.
-     */
-    readonly applications?: readonly ApplicationConfig[];
+    /** The applications that run on this host (a config entry's `hosts` is not consulted). Default: none. */
+    readonly applications?: readonly ApplicationArgs[];
     /**
      * Resources the first changing step of this host also waits for: the install detections of
      * the stack's other hosts, so that an install disagreeing with the stack on any host stops
@@ -193,7 +230,30 @@ export function withReplicatedHostDefaults(name: string, args: ReplicatedHostArg
         operations: { ...args.operations, timeoutSeconds: args.operations?.timeoutSeconds ?? DEFAULT_OPERATION_TIMEOUT_SECONDS },
         volumeRoots: args.volumeRoots ?? [],
         dataPrefixes: args.dataPrefixes ?? DEFAULT_DATA_PREFIXES,
-        applications: args.applications ?? [],
+        applications: (args.applications ?? []).map(applicationWithDefaults),
+    };
+}
+
+/** Pure: one application with its defaults applied, in the form the container specs take. */
+export function applicationWithDefaults(app: ApplicationArgs): ApplicationConfig {
+    return {
+        name: app.name,
+        image: app.image,
+        user: app.user ?? "image",
+        allowRoot: app.allowRoot ?? false,
+        volumes: (app.volumes ?? []).map((volume) => ({
+            hostPath: volume.hostPath,
+            containerPath: volume.containerPath,
+            ...(volume.owner !== undefined ? { owner: volume.owner } : {}),
+            ...(volume.group !== undefined ? { group: volume.group } : {}),
+            mode: volume.mode ?? "0750",
+            readOnly: volume.readOnly ?? false,
+        })),
+        ports: (app.ports ?? []).map((port) => ({ internal: port.internal, external: port.external, protocol: port.protocol ?? "tcp" })),
+        env: { ...(app.env ?? {}) },
+        memory: app.memory ?? 256,
+        ...(app.command !== undefined ? { command: [...app.command] } : {}),
+        ...(app.healthcheck !== undefined ? { healthcheck: app.healthcheck } : {}),
     };
 }
 
@@ -300,6 +360,59 @@ export function replicatedHostArgsProblems(component: string, given: ReplicatedH
                 bad(`${argument}[${index}]`, dir, "must be a clean absolute path");
             }
         });
+    }
+    args.applications.forEach((app, index) => problems.push(...applicationProblems(component, `applications[${index}]`, app)));
+    return problems;
+}
+
+const IMAGE_WITH_TAG = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const APPLICATION_USER = /^(image|service|(0|[1-9][0-9]{0,9}):(0|[1-9][0-9]{0,9}))$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/**
+ * Pure: the problems of one application's own fields (the cross-application rules, such as a
+ * port another application publishes, are the stack config's).
+ */
+function applicationProblems(component: string, at: string, app: ApplicationConfig): string[] {
+    const problems: string[] = [];
+    const bad = (argument: string, value: unknown, rule: string): void => {
+        problems.push(`${component}: ${at}.${argument} ${JSON.stringify(value)} ${rule}`);
+    };
+    if (typeof app.name !== "string" || !LABEL_PATTERN.test(app.name)) {
+        bad("name", app.name, "must be a lowercase DNS label: ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$");
+    }
+    if (typeof app.image !== "string" || !IMAGE_WITH_TAG.test(app.image)) {
+        bad("image", app.image, "must be an image reference with an explicit tag, e.g. registry.example.com/app:1.2.3");
+    }
+    if (!APPLICATION_USER.test(app.user)) {
+        bad("user", app.user, 'must be "image", "service" or "<uid>:<gid>"');
+    }
+    if (!isIntegerIn(app.memory, 16, 1048576)) {
+        bad("memory", app.memory, "must be an integer number of MiB from 16 to 1048576");
+    }
+    app.ports.forEach((port, p) => {
+        for (const side of ["internal", "external"] as const) {
+            if (!isIntegerIn(port[side], 1, 65535)) {
+                bad(`ports[${p}].${side}`, port[side], "must be an integer from 1 to 65535");
+            }
+        }
+        if (port.protocol !== "tcp" && port.protocol !== "udp") {
+            bad(`ports[${p}].protocol`, port.protocol, 'must be "tcp" or "udp"');
+        }
+    });
+    app.volumes.forEach((volume, v) => {
+        for (const side of ["hostPath", "containerPath"] as const) {
+            if (!isCleanAbsolutePath(volume[side])) {
+                bad(`volumes[${v}].${side}`, volume[side], "must be a clean absolute path");
+            }
+        }
+        if (!/^0?[0-7]{3}$/.test(volume.mode)) {
+            bad(`volumes[${v}].mode`, volume.mode, 'must be an octal mode such as "0750"');
+        }
+    });
+    for (const name of Object.keys(app.env).filter((key) => !ENV_NAME.test(key))) {
+        // The value is not quoted: environment values may be secrets.
+        problems.push(`${component}: ${at}.env: variable name ${JSON.stringify(name)} must match ^[A-Za-z_][A-Za-z0-9_]{0,63}$`);
     }
     return problems;
 }

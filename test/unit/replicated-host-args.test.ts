@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { hostTargetFromConfig, replicatedHostArgsFromConfig } from "../../components/args-from-config";
 import { parseConfig, type ReplicatedConfig } from "../../components/config";
 import {
+    applicationWithDefaults,
     replicatedHostArgsProblems,
     withReplicatedHostDefaults,
     type ReplicatedHostArgs,
@@ -63,6 +64,19 @@ describe("defaults", () => {
     });
 });
 
+test("an application gets its documented defaults", () => {
+    assert.deepEqual(applicationWithDefaults({ name: "web", image: "registry.example.com/web:1.0", volumes: [{ hostPath: "/srv/v/web", containerPath: "/data" }], ports: [{ internal: 80, external: 8080 }] }), {
+        name: "web",
+        image: "registry.example.com/web:1.0",
+        user: "image",
+        allowRoot: false,
+        volumes: [{ hostPath: "/srv/v/web", containerPath: "/data", mode: "0750", readOnly: false }],
+        ports: [{ internal: 80, external: 8080, protocol: "tcp" }],
+        env: {},
+        memory: 256,
+    });
+});
+
 describe("problems", () => {
     const problemsOf = (overrides: Partial<ReplicatedHostArgs>): string[] => {
         const args = { ...MINIMAL, ...overrides };
@@ -90,6 +104,9 @@ describe("problems", () => {
         ["dataPrefixes", { dataPrefixes: [] }, /^ReplicatedHost h: dataPrefixes \[\] must list at least one directory$/],
         ["volumeRoots[0]", { volumeRoots: ["/srv/../etc"] }, /^ReplicatedHost h: volumeRoots\[0\] "\/srv\/\.\.\/etc" must be a clean absolute path$/],
         ["daemonToken", { daemonToken: "" }, /^ReplicatedHost h: daemonToken is required$/],
+        ["applications[0].image", { applications: [{ name: "web", image: "web" }] }, /^ReplicatedHost h: applications\[0\]\.image "web" must be an image reference with an explicit tag/],
+        ["applications[0].ports[0].external", { applications: [{ name: "web", image: "web:1", ports: [{ internal: 80, external: 0 }] }] }, /^ReplicatedHost h: applications\[0\]\.ports\[0\]\.external 0 must be an integer from 1 to 65535$/],
+        ["applications[0].env", { applications: [{ name: "web", image: "web:1", env: { "BAD-NAME": "secret-value" } }] }, /^ReplicatedHost h: applications\[0\]\.env: variable name "BAD-NAME" must match/],
     ];
     for (const [argument, overrides, expected] of cases) {
         test(`${argument}: one problem that names it`, () => {
@@ -134,9 +151,10 @@ describe("from the stack config", () => {
                 assert.deepEqual(resolved.operations, config.operations);
                 assert.deepEqual(resolved.dataPrefixes, config.dataPrefixes);
                 assert.equal(resolved.airgap, config.airgap);
+                // The config's applications of this host, every value as the config has it (their `hosts` aside).
                 assert.deepEqual(
-                    resolved.applications.map((app) => app.name),
-                    config.applications.filter((app) => (app.hosts ?? [config.primary.name]).includes(host.name)).map((app) => app.name),
+                    resolved.applications,
+                    config.applications.filter((app) => (app.hosts ?? [config.primary.name]).includes(host.name)).map(({ hosts: _hosts, ...app }) => app),
                 );
                 assert.equal(args.stack, stack);
             }
