@@ -446,7 +446,7 @@ const configSchema = z.strictObject({
     }),
     operations: documented(operationsSchema.prefault({}), {
         fields: false,
-        description: "On-demand root operations, see [Elevated operations](elevated-operations.md). `timeoutSeconds` (5..3600, default 300).",
+        description: `On-demand root operations, see [Elevated operations](elevated-operations.md). \`timeoutSeconds\` (5..3600, default ${DEFAULT_OPERATION_TIMEOUT_SECONDS}).`,
         summary:
             "Object of on-demand root operations {supportBundle?, volumes?, snapshot?, timeoutSeconds?}, each with a request id; a changed id runs the operation once on the next pulumi up.",
     }),
@@ -454,7 +454,7 @@ const configSchema = z.strictObject({
         fields: false,
         description: "Application containers with a custom user, see [Application containers](applications.md).",
         summary:
-            'List of application containers {name, image, user, allowRoot?, hosts?, volumes[], ports[], env, memory, command?, healthcheck?}; user is "image" (default), "service" or "<uid>:<gid>"; without hosts an application runs on the primary only.',
+            `List of application containers {name, image, user, allowRoot?, hosts?, volumes[], ports[], env, memory, command?, healthcheck?}; user is "image", "service" or "<uid>:<gid>" (default "${DEFAULT_APPLICATION_USER}"); without hosts an application runs on the primary only.`,
     }),
     requireNonRootApplications: documented(z.boolean({ error: "must be true or false" }).default(false), {
         description:
