@@ -5,10 +5,21 @@
  * message naming the argument.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_DATA_PREFIXES, isSystemAccountName, type ApplicationConfig } from "./config";
+import type { ApplicationConfig } from "./config";
+import {
+    DEFAULT_APPLICATION_USER,
+    DEFAULT_DATA_PREFIXES,
+    DEFAULT_OPERATION_TIMEOUT_SECONDS,
+    DEFAULT_REGISTRY,
+    DEFAULT_RUN_AS,
+    DEFAULT_SERVICE_ACCOUNT,
+    DEFAULT_TAKEOVER_FALLBACK_SECONDS,
+    DEFAULT_UI_PORT,
+    DEFAULT_VOLUME_MODE,
+} from "./config/defaults";
+import { isSystemAccountName } from "./host/account-rules";
 import type { HostRole, HostTarget } from "./host/host-target";
 import type { RunAs } from "./host/service-account";
-import { FALLBACK_SECONDS_DEFAULT } from "./host/installer-takeover";
 import type { VolumeItem } from "./ops/operation-spec";
 import { LABEL_PATTERN, MAX_ID, NOBODY_ID, REQUEST_ID_PATTERN, isCleanAbsolutePath, isIPAddress, isValidAccountName, isWildcardAddress } from "./shell";
 
@@ -192,10 +203,6 @@ export interface ResolvedReplicatedHostArgs {
     readonly applications: readonly ApplicationConfig[];
 }
 
-export const DEFAULT_REGISTRY = "quay.io/replicated";
-export const DEFAULT_CONSOLE_PORT = 8800;
-export const DEFAULT_OPERATION_TIMEOUT_SECONDS = 300;
-
 /** Pure: `args` with every default applied; `name` is the component's name (the default host name). */
 export function withReplicatedHostDefaults(name: string, args: ReplicatedHostArgs): ResolvedReplicatedHostArgs {
     const primaryAddress = args.primaryAddress ?? args.privateAddress;
@@ -208,14 +215,14 @@ export function withReplicatedHostDefaults(name: string, args: ReplicatedHostArg
         clusterAddresses: args.clusterAddresses ?? [...new Set([args.privateAddress, primaryAddress])],
         channel: args.channel ?? "stable",
         allowDowngrade: args.allowDowngrade ?? false,
-        runAs: args.runAs ?? "replicated",
+        runAs: args.runAs ?? DEFAULT_RUN_AS,
         serviceUser: {
-            name: args.serviceUser?.name ?? "replicated",
+            name: args.serviceUser?.name ?? DEFAULT_SERVICE_ACCOUNT,
             ...(args.serviceUser?.uid !== undefined ? { uid: args.serviceUser.uid } : {}),
             ...(args.serviceUser?.adoptExisting !== undefined ? { adoptExisting: args.serviceUser.adoptExisting } : {}),
             allowNobodyUid: args.serviceUser?.allowNobodyUid ?? false,
         },
-        console: { port: args.console?.port ?? DEFAULT_CONSOLE_PORT, bindAddress: args.console?.bindAddress ?? primaryAddress },
+        console: { port: args.console?.port ?? DEFAULT_UI_PORT, bindAddress: args.console?.bindAddress ?? primaryAddress },
         logLevel: args.logLevel ?? "info",
         ...(args.httpProxy !== undefined ? { httpProxy: args.httpProxy } : {}),
         ...(args.airgap !== undefined ? { airgap: args.airgap } : {}),
@@ -226,7 +233,7 @@ export function withReplicatedHostDefaults(name: string, args: ReplicatedHostArg
         },
         sidecars: { statsd: args.sidecars?.statsd ?? true, premkit: args.sidecars?.premkit ?? true },
         allowAllInterfaces: args.allowAllInterfaces ?? false,
-        takeoverFallbackSeconds: args.takeoverFallbackSeconds ?? FALLBACK_SECONDS_DEFAULT,
+        takeoverFallbackSeconds: args.takeoverFallbackSeconds ?? DEFAULT_TAKEOVER_FALLBACK_SECONDS,
         operations: { ...args.operations, timeoutSeconds: args.operations?.timeoutSeconds ?? DEFAULT_OPERATION_TIMEOUT_SECONDS },
         volumeRoots: args.volumeRoots ?? [],
         dataPrefixes: args.dataPrefixes ?? DEFAULT_DATA_PREFIXES,
@@ -239,14 +246,14 @@ export function applicationWithDefaults(app: ApplicationArgs): ApplicationConfig
     return {
         name: app.name,
         image: app.image,
-        user: app.user ?? "image",
+        user: app.user ?? DEFAULT_APPLICATION_USER,
         allowRoot: app.allowRoot ?? false,
         volumes: (app.volumes ?? []).map((volume) => ({
             hostPath: volume.hostPath,
             containerPath: volume.containerPath,
             ...(volume.owner !== undefined ? { owner: volume.owner } : {}),
             ...(volume.group !== undefined ? { group: volume.group } : {}),
-            mode: volume.mode ?? "0750",
+            mode: volume.mode ?? DEFAULT_VOLUME_MODE,
             readOnly: volume.readOnly ?? false,
         })),
         ports: (app.ports ?? []).map((port) => ({ internal: port.internal, external: port.external, protocol: port.protocol ?? "tcp" })),

@@ -253,7 +253,7 @@ function isWithin(file: string, dir: string): boolean {
 }
 
 /**
- * Pure: how `-i` names the configured key file `file` (absolute, as components/config.ts
+ * Pure: how `-i` names the configured key file `file` (absolute, as components/config/
  * resolved it), so that the argument does not depend on where this machine keeps the checkout
  * or the home directory:
  * - inside the project: relative to it. ssh resolves it against its working directory, the

@@ -10,7 +10,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { hostKeyProblem } from "../config";
+import { DEFAULT_SSH_PORT, DEFAULT_SSH_USER, defaultBecome } from "../config/defaults";
+import { hostKeyProblem } from "./host-rules";
 import { isHostAddress, isValidAccountName, isWildcardAddress, remoteInvocation, type Become } from "../shell";
 
 /** What runs on a host: the primary runs the daemon, UI, sidecars and a local operator. */
@@ -178,12 +179,12 @@ export function checkedHostTarget(component: string, target: HostTarget | Checke
     }
 
     const address = checkedInput(given.address, (value) => targetAddressProblem(component, value));
-    const port = checkedInput(given.port ?? 22, (value) => targetPortProblem(component, value));
-    const user = checkedInput(given.user ?? "root", (value) => targetUserProblem(component, value));
-    const rawUser = given.user ?? "root";
+    const port = checkedInput(given.port ?? DEFAULT_SSH_PORT, (value) => targetPortProblem(component, value));
+    const user = checkedInput(given.user ?? DEFAULT_SSH_USER, (value) => targetUserProblem(component, value));
+    const rawUser = given.user ?? DEFAULT_SSH_USER;
     let become: pulumi.Input<Become>;
     if (given.become === undefined) {
-        become = isPlain(rawUser) ? (rawUser === "root" ? "none" : "sudo") : pulumi.output(rawUser).apply((name) => (name === "root" ? "none" : "sudo"));
+        become = isPlain(rawUser) ? defaultBecome(rawUser) : pulumi.output(rawUser).apply(defaultBecome);
     } else if (isPlain(given.become) && isPlain(rawUser)) {
         fail(targetBecomeProblem(component, given.become, rawUser));
         become = given.become;
