@@ -126,8 +126,8 @@ function fail(problem: string | undefined): void {
  * result keeps the Input's resources as dependencies.
  */
 function checkedInput<T>(value: pulumi.Input<T>, problemOf: (resolved: T) => string | undefined): pulumi.Input<T> {
-    if (!pulumi.Output.isInstance(value) && !(value instanceof Promise)) {
-        fail(problemOf(value as T));
+    if (isPlain(value)) {
+        fail(problemOf(value));
         return value;
     }
     return pulumi.output(value).apply((resolved) => {
@@ -136,6 +136,7 @@ function checkedInput<T>(value: pulumi.Input<T>, problemOf: (resolved: T) => str
     }) as pulumi.Input<T>;
 }
 
+/** True for a value known now: neither an Output nor a promise. */
 function isPlain<T>(value: pulumi.Input<T> | undefined): value is T {
     return !pulumi.Output.isInstance(value) && !(value instanceof Promise);
 }
