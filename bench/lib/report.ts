@@ -191,10 +191,11 @@ export function renderMarkdown(results: BenchResults): string {
             row(["Ratio of each round (runner / session of the same round)", x.roundRatios.join(", "), "", ""]),
             "",
             `Connection costs here (medians): a new SSH connection running \`true\` ${formatSeconds(c.sshExec.median)}; an Engine API request through the runner's ` +
-                `per-request connection ${formatSeconds(c.engineRequestPerConnection.median)}, on one open engine connection ${(c.engineRequestReused.median * 1000).toFixed(2)} ms. ` +
-                `The runner opened ${c.engineConnections} Engine API connections per apply, where the docker provider reuses its dial-stdio connections; ` +
-                `${c.criticalPathRequests} of those requests lie on the critical path, ${formatSeconds(c.criticalPathOverhead)} in all. ` +
-                `Without them the ratio would be ${x.ratioWithProviderConnectionReuse}. The ${x.commandOverhead.commands} short remote commands (all but the image load and the health gate) took ` +
+                `client on a new dial-stdio connection ${formatSeconds(c.engineRequestNewConnection.median)}, on a kept one ${formatSeconds(c.engineRequestReusedConnection.median)}, ` +
+                `on an open engine socket on the host ${(c.engineRequestOnHost.median * 1000).toFixed(2)} ms. ` +
+                `The runner's Engine API client opened ${c.engineConnections} connections per apply (sshd: ${c.engineConnectionsFromSshd}), keeping them alive and reusing them as the ` +
+                `docker provider's client does; their dials cost about ${formatSeconds(c.engineDialSeconds)}, partly in parallel. ` +
+                `The ${x.commandOverhead.commands} short remote commands (all but the image load and the health gate) took ` +
                 `${formatSeconds(x.commandOverhead.seconds)} longer through the runner than in the session, summed over the commands, some in parallel. ` +
                 `Remote commands, runner (SSH exec, connect included) vs the session (on the host): ` +
                 x.commands.map((cmd) => `${cmd.name} ${formatSeconds(cmd.runnerSeconds)} / ${formatSeconds(cmd.sessionSeconds)}`).join(", ") +
