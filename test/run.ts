@@ -55,7 +55,8 @@ function testFiles(tier: Tier): string[] {
 function runNodeTest(tier: Tier, files: string[]): Promise<Counts & { code: number; skipReasons: string[] }> {
     const args =
         tier === "unit"
-            ? ["--import", "tsx", "--test-reporter=spec", UNIT_ENTRY, ...files]
+            ? // A larger young generation: less time collecting the SDK's short-lived promises (as npm run fleet does).
+              ["--max-semi-space-size=64", "--import", "tsx", "--test-reporter=spec", UNIT_ENTRY, ...files]
             : ["--import", "tsx", "--test", `--test-concurrency=${CONCURRENCY[tier]}`, "--test-reporter=spec", ...files];
     return new Promise((resolve) => {
         const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], env: process.env });

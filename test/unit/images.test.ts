@@ -51,6 +51,7 @@ function recordImages(args: Partial<ImagesArgs>, consume = false): ReturnType<ty
     return recordProgramQueued({
         stack: "dev",
         config: {},
+        sdkStackTraces: false,
         resolve: cannedResolver,
         program: () => {
             const provider = new docker.Provider("h-docker", { host: "unix:///var/run/docker.sock" });

@@ -172,6 +172,7 @@ function record(stack: string, variant: "program" | "generated" | "carried" | "r
             config: stackConfigForTest(stack, variant === "rotate" ? { takeover: { rotateDaemonToken: true } } : {}),
             resolve: variant === "carried" ? carried : cannedResolver,
             ...(variant === "generated" ? { program: generatedTokenProgram } : {}),
+            sdkStackTraces: false,
         });
         recordings.set(key, recording);
     }
