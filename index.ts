@@ -1,9 +1,11 @@
 /**
- * Wiring only: load the validated stack config, decide the shared daemon token, and provision
- * one ReplicatedHost per configured host.
+ * The stack program, a thin consumer of the library: stack config → validated args → components.
+ * It loads the validated stack config, decides the shared daemon token, and provisions one
+ * ReplicatedHost per configured host (the mapping is components/args-from-config.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { hostTargetFromConfig, replicatedHostArgsFromConfig } from "./components/args-from-config";
 import { loadConfig } from "./components/config";
 import { assertDockerEnvironment } from "./components/docker/provider";
 import { DaemonTokenCarryOver } from "./components/host";
@@ -20,14 +22,14 @@ export = async () => {
     const generatedToken = new random.RandomPassword("daemon-token", { length: 32, special: false });
     const daemonToken = config.takeover.rotateDaemonToken
         ? generatedToken.result
-        : new DaemonTokenCarryOver(`${config.primary.name}-daemon-token`, { primary: config.primary, ssh: config.ssh, generated: generatedToken.result }).token;
+        : new DaemonTokenCarryOver(`${config.primary.name}-daemon-token`, { target: hostTargetFromConfig(config, config.primary), generated: generatedToken.result }).token;
 
     // Every host's first changing step waits for the install detection of every host.
     let releaseGate: (detections: readonly pulumi.Resource[]) => void = () => undefined;
     const installGate = new Promise<readonly pulumi.Resource[]>((resolve) => {
         releaseGate = resolve;
     });
-    const hosts = config.hosts.map((host) => new ReplicatedHost(host.name, { config, host, daemonToken, installGate }));
+    const hosts = config.hosts.map((host) => new ReplicatedHost(host.name, replicatedHostArgsFromConfig(config, host, { daemonToken, installGate })));
     releaseGate(hosts.map((host) => host.installDetection.command));
 
     return {

@@ -1,8 +1,11 @@
 /**
- * The library entry: every component with its Args, the pure helpers they are built from, and the
- * stack-config parser the program feeds them with. Re-exports only.
+ * The library entry: every component with its Args (ReplicatedHost's in replicated-host-args.ts,
+ * the HostTarget every host-reaching component takes), the pure helpers they are built from, the
+ * stack-config parser and the pure mapping from its result to the components' args
+ * (args-from-config.ts), which the stack program uses. Re-exports only.
  */
 export * from "./apps";
+export * from "./args-from-config";
 export * from "./config";
 export * from "./docker";
 export * from "./host";

@@ -4,10 +4,9 @@
  * directories, the images and containers, and the on-demand root operations.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { HostConfig, ReplicatedConfig } from "./config";
-import { ApplicationContainers, applicationImageReferences, applicationsForHost } from "./apps";
-import { hostConnection } from "./host/connection";
+import { ApplicationContainers } from "./apps";
 import {
+    HostArgsError,
     HostDirectories,
     InstallDetection,
     InstallerTakeover,
@@ -15,8 +14,7 @@ import {
     ServiceAccount,
     TakeoverConfirmation,
     VersionGuard,
-    reachableHost,
-    type HostTarget,
+    checkedHostTarget,
 } from "./host";
 import { ElevatedOperation, helperImageReference, plannedOperations, requestFromPlan } from "./ops";
 import {
@@ -27,29 +25,12 @@ import {
     hostDockerProvider,
     imagesForHost,
     serviceNetwork,
-    serviceSettingsFor,
     type ContainerHostArgs,
+    type ServiceSettings,
 } from "./docker";
+import { replicatedHostArgsProblems, withReplicatedHostDefaults, type ReplicatedHostArgs } from "./replicated-host-args";
 
-export interface ReplicatedHostArgs {
-    /** The whole validated stack config (plain, frozen). */
-    readonly config: ReplicatedConfig;
-    /** The host this component provisions (one of `config.hosts`). */
-    readonly host: HostConfig;
-    /**
-     * How SSH reaches the host, when that differs from `host`: an address that is another
-     * resource's output (a VM's private IP). Default: `host.address`.
-     */
-    readonly target?: HostTarget;
-    /** Token shared by the daemon on the primary and every operator; always a secret. */
-    readonly daemonToken: pulumi.Output<string>;
-    /**
-     * Resources the first changing step of this host also waits for: the install detections of
-     * the stack's other hosts, so that an install disagreeing with the stack on any host stops
-     * every host before anything changes. Default: only this host's own detection.
-     */
-    readonly installGate?: Promise<readonly pulumi.Resource[]>;
-}
+export * from "./replicated-host-args";
 
 /** Everything `pulumi up` provisions on one host. Child names start with the component name. */
 export class ReplicatedHost extends pulumi.ComponentResource {
@@ -69,10 +50,21 @@ export class ReplicatedHost extends pulumi.ComponentResource {
     public readonly installDetection: InstallDetection;
 
     constructor(name: string, args: ReplicatedHostArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Every argument is checked before anything is registered; the target's Inputs when they resolve.
+        const component = `ReplicatedHost ${name}`;
+        const settings = withReplicatedHostDefaults(name, args);
+        const problems = replicatedHostArgsProblems(component, args, settings);
+        if (problems.length > 0) {
+            throw new HostArgsError(problems.join("\n"));
+        }
+        // What every SSH step dials, checked once and shared by every child.
+        const target = checkedHostTarget(component, args.target);
         super("replicated:index:ReplicatedHost", name, {}, opts);
-        // What every SSH step dials; the config's host everywhere else (roles, ports, placement).
-        const reach = reachableHost(`ReplicatedHost ${name}`, args.host, args.target);
-        const connection = hostConnection(reach, args.config.ssh);
+        const stack = args.stack ?? pulumi.getStack();
+        const project = args.project ?? pulumi.getProject();
+        const daemonToken = pulumi.secret(args.daemonToken);
+        const role = settings.role;
+        const helperReference = helperImageReference(settings);
 
         // --- install detection (Replicated's own install script) ---
         // Changes nothing; stops the run when an install here disagrees with the stack. Every
@@ -80,11 +72,11 @@ export class ReplicatedHost extends pulumi.ComponentResource {
         const detection = new InstallDetection(
             name,
             {
-                host: reach,
-                ssh: args.config.ssh,
-                runAs: args.config.runAs,
-                userName: args.config.serviceUser.name,
-                uid: args.config.serviceUser.uid,
+                target,
+                role,
+                runAs: settings.runAs,
+                userName: settings.serviceUser.name,
+                uid: settings.serviceUser.uid,
             },
             { parent: this },
         );
@@ -95,38 +87,27 @@ export class ReplicatedHost extends pulumi.ComponentResource {
         const account = new ServiceAccount(
             name,
             {
-                host: reach,
-                ssh: args.config.ssh,
-                runAs: args.config.runAs,
-                userName: args.config.serviceUser.name,
-                uid: args.config.serviceUser.uid,
-                adoption: { adoptExisting: args.config.serviceUser.adoptExisting, allowNobodyUid: args.config.serviceUser.allowNobodyUid },
+                target,
+                runAs: settings.runAs,
+                userName: settings.serviceUser.name,
+                uid: settings.serviceUser.uid,
+                adoption: { adoptExisting: settings.serviceUser.adoptExisting, allowNobodyUid: settings.serviceUser.allowNobodyUid },
             },
             { parent: this, dependsOn: detected },
         );
 
         // --- directories ---
         // Owned by <uid>:<docker gid>; in root mode uid is 0 (root-owned, as installs before 2.5.0).
-        const directories = new HostDirectories(
-            name,
-            { host: reach, ssh: args.config.ssh, uid: account.uid, gid: account.dockerGid },
-            { parent: this },
-        );
+        const directories = new HostDirectories(name, { target, role, uid: account.uid, gid: account.dockerGid }, { parent: this });
 
         // --- version guard ---
-        // Refuses a downgrade without replicated:allowDowngrade and records the deployed version
-        // (root-owned, outside the service trees). Images, containers and operations wait for it,
-        // so a refused downgrade changes nothing that depends on the version. Its command holds the
-        // version: an upgrade re-runs it (an update), never the account or directory commands.
+        // Refuses a downgrade without allowDowngrade and records the deployed version (root-owned,
+        // outside the service trees). Images, containers and operations wait for it, so a refused
+        // downgrade changes nothing that depends on the version. Its command holds the version: an
+        // upgrade re-runs it (an update), never the account or directory commands.
         const versionGuard = new VersionGuard(
             name,
-            {
-                host: reach,
-                ssh: args.config.ssh,
-                version: args.config.version,
-                channel: args.config.channel,
-                allowDowngrade: args.config.allowDowngrade,
-            },
+            { target, version: settings.version, channel: settings.channel, allowDowngrade: settings.allowDowngrade },
             { parent: this, dependsOn: detected },
         );
         /** What must pass before anything version-specific (an image load) runs. */
@@ -135,26 +116,21 @@ export class ReplicatedHost extends pulumi.ComponentResource {
         // --- docker: provider, images, core services, sidecars ---
         // `images.helperImage` / `images.resources` serve the elevated operations below;
         // `images.image(reference)` any other image provided the same way.
-        const dockerProvider = hostDockerProvider(
-            `${name}-docker`,
-            { host: reach, ssh: args.config.ssh, stack: args.config.stack, project: args.config.project },
-            { parent: this },
-        );
+        const dockerProvider = hostDockerProvider(`${name}-docker`, { target, hostName: settings.hostName, stack, project }, { parent: this });
         const images = new Images(
             `${name}-images`,
             {
-                registry: args.config.images.registry,
-                channel: args.config.channel,
-                version: args.config.version,
-                names: imagesForHost(args.host.role, args.config.sidecars),
-                helperReference: args.config.images.helper,
+                registry: settings.images.registry,
+                channel: settings.channel,
+                version: settings.version,
+                names: imagesForHost(role, settings.sidecars),
+                helperReference: settings.images.helper,
                 // Application images come the same way: pulled, or loaded in air-gap mode.
-                additionalReferences: applicationImageReferences(args.config, args.host),
-                airgap: args.config.airgap,
-                pins: args.config.images.pins,
+                additionalReferences: [...new Set(settings.applications.map((app) => app.image))],
+                airgap: settings.airgap,
+                pins: settings.images.pins,
                 provider: dockerProvider,
-                connection,
-                become: args.host.become,
+                target,
                 // A refused downgrade stops here: nothing is pulled or loaded before the guard passed.
                 dependsOn: versionChecked,
             },
@@ -162,7 +138,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
         );
         const serviceNet = serviceNetwork(
             `${name}-network`,
-            { stack: args.config.stack, hostName: args.host.name, privateAddress: args.host.privateAddress },
+            { stack, hostName: settings.hostName, privateAddress: settings.privateAddress },
             { parent: this, provider: dockerProvider, dependsOn: detected },
         );
 
@@ -171,7 +147,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
         // the services are down only while the containers start. Nothing to take over: no-op.
         const takeover = new InstallerTakeover(
             name,
-            { host: reach, ssh: args.config.ssh, fallbackSeconds: args.config.takeover.fallbackSeconds },
+            { target, role, fallbackSeconds: settings.takeoverFallbackSeconds },
             { parent: this, dependsOn: [directories.command, versionGuard.command, ...images.resources] },
         );
 
@@ -180,10 +156,10 @@ export class ReplicatedHost extends pulumi.ComponentResource {
         // on a host leaving root mode. After the takeover, so the install script's containers no
         // longer write the trees. Containers depend on `hostReady`.
         const repair =
-            args.config.runAs === "replicated"
+            settings.runAs === "replicated"
                 ? new OwnershipRepair(
                       name,
-                      { host: reach, ssh: args.config.ssh, uid: account.uid, gid: account.dockerGid },
+                      { target, uid: account.uid, gid: account.dockerGid },
                       { parent: this, dependsOn: [directories.command, takeover.command] },
                   )
                 : undefined;
@@ -195,23 +171,36 @@ export class ReplicatedHost extends pulumi.ComponentResource {
         const directoriesDone = pulumi.all([directories.command.stdout, repair ? repair.command.stdout : ""]);
         this.uid = pulumi.all([account.uid, directoriesDone]).apply(([uid]) => uid);
         this.dockerGid = pulumi.all([account.dockerGid, directoriesDone]).apply(([dockerGid]) => dockerGid);
+        const serviceSettings: ServiceSettings = {
+            hostName: settings.hostName,
+            privateAddress: settings.privateAddress,
+            primaryAddress: settings.primaryAddress,
+            clusterAddresses: settings.clusterAddresses,
+            channel: settings.channel,
+            logLevel: settings.logLevel,
+            ...(settings.httpProxy !== undefined ? { httpProxy: settings.httpProxy } : {}),
+            airgap: settings.airgap !== undefined,
+            uiPort: settings.console.port,
+            uiBindAddress: settings.console.bindAddress,
+            daemonToken,
+        };
         const containerHost: ContainerHostArgs = {
-            stack: args.config.stack,
-            settings: serviceSettingsFor(args.config, args.host, args.daemonToken),
+            stack,
+            settings: serviceSettings,
             uid: this.uid,
             dockerGid: this.dockerGid,
-            legacyRoot: args.config.runAs === "root",
-            allowAllInterfaces: args.config.allowAllInterfaces,
+            legacyRoot: settings.runAs === "root",
+            allowAllInterfaces: settings.allowAllInterfaces,
             network: serviceNet.name,
             provider: dockerProvider,
             dependsOn: hostReady,
         };
-        const isPrimary = args.host.role === "primary";
+        const isPrimary = role === "primary";
         const core = new CoreServices(
             `${name}-core`,
             {
                 ...containerHost,
-                role: args.host.role,
+                role,
                 images: {
                     replicated: isPrimary ? images.imageOf("replicated") : undefined,
                     ui: isPrimary ? images.imageOf("replicated-ui") : undefined,
@@ -226,11 +215,11 @@ export class ReplicatedHost extends pulumi.ComponentResource {
                 `${name}-sidecars`,
                 {
                     ...containerHost,
-                    statsd: args.config.sidecars.statsd,
-                    premkit: args.config.sidecars.premkit,
+                    statsd: settings.sidecars.statsd,
+                    premkit: settings.sidecars.premkit,
                     images: {
-                        statsd: args.config.sidecars.statsd ? images.imageOf("replicated-statsd") : undefined,
-                        premkit: args.config.sidecars.premkit ? images.imageOf("replicated-premkit") : undefined,
+                        statsd: settings.sidecars.statsd ? images.imageOf("replicated-statsd") : undefined,
+                        premkit: settings.sidecars.premkit ? images.imageOf("replicated-premkit") : undefined,
                     },
                 },
                 { parent: this },
@@ -238,39 +227,48 @@ export class ReplicatedHost extends pulumi.ComponentResource {
             sidecarContainers = sidecars.containers;
         }
         // --- health gate: every Replicated container of the host healthy ---
-        const health = new ContainerHealth(
-            name,
-            { containers: { ...core.containers, ...sidecarContainers }, connection, become: args.host.become },
-            { parent: this },
-        );
+        const health = new ContainerHealth(name, { containers: { ...core.containers, ...sidecarContainers }, target }, { parent: this });
         this.ready = health.ready;
 
         // --- end of a takeover ---
         // Disarms the takeover's fallback once the health gate found every Replicated container
         // here healthy; a no-op on a host that was not taken over.
-        new TakeoverConfirmation(name, { host: reach, ssh: args.config.ssh }, { parent: this, dependsOn: [health.ready] });
+        new TakeoverConfirmation(name, { target, role }, { parent: this, dependsOn: [health.ready] });
 
         // --- elevated operations ---
-        // One short-lived root helper container per request id in replicated:operations (support
-        // bundle and volumes on every host, snapshot on the primary), after the directories and
-        // the helper image. Owners default to the service uid and the docker gid. Operations of
-        // one host run one after another, so a snapshot never copies while another op writes.
+        // One short-lived root helper container per requested operation (support bundle and
+        // volumes on every host, snapshot on the primary), after the directories and the helper
+        // image. Owners default to the service uid and the docker gid. Operations of one host run
+        // one after another, so a snapshot never copies while another op writes.
         let previousOperation: pulumi.Resource | undefined;
         const operationResults: Record<string, pulumi.Output<Record<string, unknown>>> = {};
-        for (const planned of plannedOperations(args.config, args.host)) {
+        const requested = settings.operations;
+        const operationPlan = plannedOperations(
+            {
+                operations: {
+                    timeoutSeconds: requested.timeoutSeconds,
+                    ...(requested.supportBundle !== undefined ? { supportBundle: requested.supportBundle } : {}),
+                    ...(requested.volumes !== undefined ? { volumes: { request: requested.volumes.request, items: [...requested.volumes.items] } } : {}),
+                    ...(requested.snapshot !== undefined ? { snapshot: requested.snapshot } : {}),
+                },
+                volumeRoots: [...settings.volumeRoots],
+                dataPrefixes: [...settings.dataPrefixes],
+            },
+            { role },
+        );
+        for (const planned of operationPlan) {
             const operation = new ElevatedOperation(
                 `${name}-op-${planned.operation}`,
                 {
                     request: requestFromPlan(planned, this.uid, this.dockerGid),
-                    connection,
-                    become: args.host.become,
-                    stack: args.config.stack,
-                    helperImage: images.helperImage ?? helperImageReference(args.config),
+                    target,
+                    stack,
+                    helperImage: images.helperImage ?? helperReference,
                     helperImageId: images.helperImagePin,
-                    timeoutSeconds: args.config.operations.timeoutSeconds,
-                    dataPrefixes: args.config.dataPrefixes,
+                    timeoutSeconds: settings.operations.timeoutSeconds,
+                    dataPrefixes: settings.dataPrefixes,
                     // The support bundle redacts the daemon token by value (it lives only in the containers' env).
-                    secretValues: planned.operation === "support-bundle" ? [args.daemonToken] : undefined,
+                    secretValues: planned.operation === "support-bundle" ? [daemonToken] : undefined,
                     dependsOn: [...hostReady, ...images.resources, ...(previousOperation ? [previousOperation] : [])],
                 },
                 { parent: this },
@@ -281,31 +279,30 @@ export class ReplicatedHost extends pulumi.ComponentResource {
         this.operations = operationResults;
 
         // --- application containers ---
-        // The stack's own containers that run on this host (config applications[]): their volume
-        // directories first, by one elevated `volumes` run after the other operations, then one
-        // hardened container each, as the user of its mode (image, service or <uid>:<gid>).
-        const applications = applicationsForHost(args.config, args.host);
-        if (applications.length > 0) {
+        // The stack's own containers that run on this host: their volume directories first, by
+        // one elevated `volumes` run after the other operations, then one hardened container
+        // each, as the user of its mode (image, service or <uid>:<gid>).
+        if (settings.applications.length > 0) {
             new ApplicationContainers(
                 `${name}-apps`,
                 {
-                    stack: args.config.stack,
-                    host: args.host,
-                    applications,
-                    runAs: args.config.runAs,
-                    volumeRoots: args.config.volumeRoots,
+                    stack,
+                    hostName: settings.hostName,
+                    privateAddress: settings.privateAddress,
+                    applications: settings.applications,
+                    runAs: settings.runAs,
+                    volumeRoots: settings.volumeRoots,
                     serviceUid: this.uid,
                     dockerGid: this.dockerGid,
-                    allowAllInterfaces: args.config.allowAllInterfaces,
+                    allowAllInterfaces: settings.allowAllInterfaces,
                     imageId: (reference) => images.image(reference),
                     network: serviceNet.name,
                     provider: dockerProvider,
-                    connection,
-                    become: args.host.become,
-                    helperImage: images.helperImage ?? helperImageReference(args.config),
+                    target,
+                    helperImage: images.helperImage ?? helperReference,
                     helperImageId: images.helperImagePin,
-                    timeoutSeconds: args.config.operations.timeoutSeconds,
-                    dataPrefixes: args.config.dataPrefixes,
+                    timeoutSeconds: settings.operations.timeoutSeconds,
+                    dataPrefixes: settings.dataPrefixes,
                     volumesDependOn: [...hostReady, ...images.resources, ...(previousOperation ? [previousOperation] : [])],
                     dependsOn: hostReady,
                 },

@@ -8,13 +8,12 @@
  * config never runs it again, a changed one runs it once. In `service` mode the owners are the
  * service uid and the docker gid, which the host reports during the update.
  */
-import type * as command from "@pulumi/command";
 import type * as remote from "@pulumi/command/remote";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { ApplicationConfig, HostConfig } from "../config";
+import type { ApplicationConfig } from "../config";
+import type { HostTarget } from "../host/host-target";
 import { ElevatedOperation } from "../ops/elevated-operation";
-import type { Become } from "../shell";
 import {
     applicationSpec,
     applicationVolumeSpecs,
@@ -26,8 +25,10 @@ import {
 export interface ApplicationContainersArgs {
     /** Stack name: container labels and the elevated run's audit line. */
     readonly stack: string;
-    /** The host (its name labels the containers; ports bind to its private address). */
-    readonly host: HostConfig;
+    /** The host's name: it labels the containers. Required. */
+    readonly hostName: string;
+    /** The host's private address: published ports bind to it. Required. */
+    readonly privateAddress: string;
     /** The applications that run on this host (see `applicationsForHost`), validated config. */
     readonly applications: readonly ApplicationConfig[];
     /** Stack `runAs`: in `root` mode the service uid, and so user mode `service`, is 0. */
@@ -46,10 +47,8 @@ export interface ApplicationContainersArgs {
     readonly network: pulumi.Input<string>;
     /** Docker provider of the host. */
     readonly provider: docker.Provider;
-    /** SSH connection of the host, for the volumes run. */
-    readonly connection: command.types.input.remote.ConnectionArgs;
-    /** How the SSH user becomes root for the volumes run. */
-    readonly become: Become;
+    /** How SSH reaches the host, for the volumes run (address, port, user, become, keys). Required. */
+    readonly target: HostTarget;
     /** Helper image present on the host (pass the Images output so the run waits for it). */
     readonly helperImage: pulumi.Input<string>;
     /** Hard timeout of the volumes run, seconds. Default: 300. */
@@ -90,8 +89,7 @@ export class ApplicationContainers extends pulumi.ComponentResource {
                         roots: rootsInUse(args.volumeRoots, specs),
                         items: volumeItems(specs, args.serviceUid, args.dockerGid),
                     },
-                    connection: args.connection,
-                    become: args.become,
+                    target: args.target,
                     stack: args.stack,
                     helperImage: args.helperImage,
                     timeoutSeconds: args.timeoutSeconds,
@@ -111,8 +109,8 @@ export class ApplicationContainers extends pulumi.ComponentResource {
         for (const app of args.applications) {
             const spec = applicationSpec(app, {
                 stack: args.stack,
-                hostName: args.host.name,
-                privateAddress: args.host.privateAddress,
+                hostName: args.hostName,
+                privateAddress: args.privateAddress,
                 runAs: args.runAs,
                 serviceUid: args.serviceUid,
                 dockerGid: args.dockerGid,

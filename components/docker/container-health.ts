@@ -14,11 +14,12 @@
  * Later steps that need a healthy host (the installer takeover disarming its fallback) depend on
  * {@link ContainerHealth.ready}.
  */
-import type * as command from "@pulumi/command";
 import * as remote from "@pulumi/command/remote";
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { LABEL_PATTERN, loadScript, parseSummaryLine, remoteInvocation, type Become } from "../shell";
+import { hostConnection } from "../host/connection";
+import { checkedHostTarget, invocationOn, type HostTarget } from "../host/host-target";
+import { LABEL_PATTERN, loadScript, parseSummaryLine } from "../shell";
 import { HEALTHCHECK_TIMING } from "./container-spec";
 
 /** Seconds of a Go duration string as the spec writes them (`"15s"`). */
@@ -86,10 +87,11 @@ export function containerHealthScriptArgs(timeoutSeconds: number, containerNames
 export interface ContainerHealthArgs {
     /** The host's containers to wait for, by container name (fixed names, see services.ts). */
     readonly containers: Readonly<Record<string, docker.Container>>;
-    /** SSH connection of the host. */
-    readonly connection: command.types.input.remote.ConnectionArgs;
-    /** How the SSH user becomes root (the script reads container state and logs through the Docker socket). */
-    readonly become: Become;
+    /**
+     * How SSH reaches the host; its user becomes root (the script reads container state and logs
+     * through the Docker socket). Required.
+     */
+    readonly target: HostTarget;
     /** Seconds each container has to turn healthy. Default: {@link healthWaitSeconds}() (95). */
     readonly timeoutSeconds?: number;
 }
@@ -105,18 +107,15 @@ export class ContainerHealth extends pulumi.ComponentResource {
     public readonly summary: pulumi.Output<ContainerHealthSummary>;
 
     constructor(name: string, args: ContainerHealthArgs, opts?: pulumi.ComponentResourceOptions) {
+        const target = checkedHostTarget(`ContainerHealth ${name}`, args.target);
         super("replicated:docker:ContainerHealth", name, {}, opts);
         const names = Object.keys(args.containers).sort();
-        const invocation = remoteInvocation(
-            loadScript("container-health"),
-            containerHealthScriptArgs(args.timeoutSeconds ?? healthWaitSeconds(), names),
-            args.become,
-        );
+        const invocation = invocationOn(target, loadScript("container-health"), containerHealthScriptArgs(args.timeoutSeconds ?? healthWaitSeconds(), names));
         const containers = names.map((container) => args.containers[container]);
         this.ready = new remote.Command(
             `${name}-health`,
             {
-                connection: args.connection,
+                connection: hostConnection(target),
                 create: invocation.command,
                 stdin: invocation.stdin,
                 // A replaced container has a new id: the gate runs again for it.

@@ -20,11 +20,12 @@
  * or `additionalReferences`), the helper image reference with {@link Images.helperImage}, and
  * {@link Images.resources} to depend on.
  */
-import type * as command from "@pulumi/command";
 import * as remote from "@pulumi/command/remote";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { loadScript, remoteInvocation, type Become } from "../shell";
+import { hostConnection } from "../host/connection";
+import { checkedHostTarget, invocationOn, type HostTarget } from "../host/host-target";
+import { loadScript } from "../shell";
 import {
     IMAGE_PIN_PATTERN,
     checkTarballNames,
@@ -58,10 +59,8 @@ export interface ImagesArgs {
     readonly pins?: Readonly<Record<string, string>>;
     /** Docker provider of the host. */
     readonly provider: docker.Provider;
-    /** SSH connection of the host, for the air-gap load command. */
-    readonly connection: command.types.input.remote.ConnectionArgs;
-    /** How the SSH user becomes root for the load command. */
-    readonly become: Become;
+    /** How SSH reaches the host, for the air-gap load command (address, port, user, become, keys). Required. */
+    readonly target: HostTarget;
     /** What the load command and every image wait for (the host's version guard). Default: none. */
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -84,6 +83,7 @@ export class Images extends pulumi.ComponentResource {
     public readonly loadCommand?: remote.Command;
 
     constructor(name: string, args: ImagesArgs, opts?: pulumi.ComponentResourceOptions) {
+        const target = checkedHostTarget(`Images ${name}`, args.target);
         super("replicated:docker:Images", name, {}, opts);
 
         const references: Partial<Record<ReplicatedImageName, string>> = {};
@@ -128,11 +128,11 @@ export class Images extends pulumi.ComponentResource {
         let loadCommand: remote.Command | undefined;
         if (args.airgap !== undefined) {
             checkTarballNames(all);
-            const invocation = remoteInvocation(loadScript("load-images"), airgapLoadArgs(args.airgap.imagesDir, all, pins), args.become);
+            const invocation = invocationOn(target, loadScript("load-images"), airgapLoadArgs(args.airgap.imagesDir, all, pins));
             loadCommand = new remote.Command(
                 `${name}-load`,
                 {
-                    connection: args.connection,
+                    connection: hostConnection(target),
                     create: invocation.command,
                     stdin: invocation.stdin,
                     addPreviousOutputInEnv: false,

@@ -8,12 +8,14 @@
  * says so); docs/containers.md says the same.
  *
  * ssh gets its key and its known host from files, not from Pulumi config values:
- * - the key: the file `sshPrivateKeyPath` names, or, when the key came as the secret
- *   `sshPrivateKey`, a 0600 copy `~/.ssh/pulumi-replicated/<project>-<stack>.key`;
+ * - the key: the target's `privateKeyFile` (`sshPrivateKeyPath` in the stack config), or, when
+ *   the key came as contents (`privateKey`, the secret `sshPrivateKey`), a 0600 copy
+ *   `~/.ssh/pulumi-replicated/<project>-<stack>.key`;
  * - the host key: `~/.ssh/pulumi-replicated/<project>-<stack>-<host>.known_hosts`, written from
- *   the pinned `hostKey`, checked with `StrictHostKeyChecking=yes`. Without a pinned key (only
- *   the dev stack) ssh uses `StrictHostKeyChecking=accept-new`: the first key seen is recorded
- *   in that file and checked from then on.
+ *   the target's pinned `hostKey` once address, port and key are known, checked with
+ *   `StrictHostKeyChecking=yes`. Without a pinned key (only the dev stack) ssh uses
+ *   `StrictHostKeyChecking=accept-new`: the first key seen is recorded in that file and checked
+ *   from then on.
  * `~/.ssh/pulumi-replicated` is mode 0700, owned by the user running Pulumi, never a symlink.
  *
  * The provider's inputs name these files as ssh finds them on any machine (`~/...`, or the key
@@ -38,15 +40,15 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { projectRoot, type HostConfig, type SshKeyConfig } from "../config";
+import { projectRoot } from "../config";
 import { isIPv6 } from "../shell";
-import type { ReachableHost } from "../host/host-target";
+import { HostArgsError, checkedHostTarget, type HostTarget } from "../host/host-target";
 
 /** ssh connect timeout in seconds (docker's own default is 30). */
 export const SSH_CONNECT_TIMEOUT_SECONDS = 10;
 
 /** `ssh://user@address:port`, IPv6 in brackets. */
-export function sshDockerHost(host: Pick<HostConfig, "user" | "address" | "port">): string {
+export function sshDockerHost(host: { readonly user: string; readonly address: string; readonly port: number }): string {
     const address = isIPv6(host.address) ? `[${host.address}]` : host.address;
     return `ssh://${host.user}@${address}:${host.port}`;
 }
@@ -82,7 +84,7 @@ const SSH_OPTION_PATH = /^(~\/|\/)[A-Za-z0-9._/-]+$/;
  * Pure: the `sshOpts` of the docker provider. Each element is one argument of `ssh`.
  * `BatchMode` means a missing key or unknown host fails at once instead of prompting.
  */
-export function dockerSshOptions(host: Pick<HostConfig, "hostKey">, files: SshFiles): string[] {
+export function dockerSshOptions(host: { readonly hostKey?: string }, files: SshFiles): string[] {
     // readconf.c splits -o values on spaces and expands %-tokens and ${VAR} in UserKnownHostsFile
     // (-i takes its own argument).
     if (!SSH_OPTION_PATH.test(files.knownHostsFile)) {
@@ -251,7 +253,7 @@ function isWithin(file: string, dir: string): boolean {
 }
 
 /**
- * Pure: how `-i` names the configured key file `file` (absolute, as components/config.ts
+ * Pure: how `-i` names the configured key file `file` (absolute, as components/config/
  * resolved it), so that the argument does not depend on where this machine keeps the checkout
  * or the home directory:
  * - inside the project: relative to it. ssh resolves it against its working directory, the
@@ -274,48 +276,57 @@ export function portableKeyPath(file: string, places: KeyFilePlaces): string | u
 }
 
 export interface HostDockerProviderArgs {
-    /** The host whose engine the provider manages (its address may be another resource's output). */
-    readonly host: ReachableHost;
-    /** The stack's login key: a configured file is named for ssh as it is; secret contents are copied to a 0600 file. */
-    readonly ssh: SshKeyConfig;
-    /** Stack name, part of the local file names. */
-    readonly stack: string;
-    /** Project name, part of the local file names. */
-    readonly project: string;
+    /** How ssh reaches the host (address, port, user, host key, private key). Required. */
+    readonly target: HostTarget;
+    /** The host's name: part of its known_hosts file name, so one file per host. Required. */
+    readonly hostName: string;
+    /** Stack name, part of the local file names. Default: the running stack (`pulumi.getStack()`). */
+    readonly stack?: string;
+    /** Project name, part of the local file names. Default: the running project (`pulumi.getProject()`). */
+    readonly project?: string;
     /** Where the key copy and known_hosts file live. Default: {@link defaultSshFilesLocation}. */
     readonly files?: SshFilesLocation;
     /** Where a configured key file may live. Default: the project root, $HOME and the passwd home. */
     readonly keyPlaces?: KeyFilePlaces;
 }
 
+/** A name that can be part of a local file name ssh reads (no separator, no space, no `%`). */
+const FILE_NAME_PART = /^[A-Za-z0-9._-]+$/;
+
 /**
  * A `docker.Provider` for one host over SSH (see the module comment for the files it writes and
  * what the SSH user needs on the host).
  */
 export function hostDockerProvider(name: string, args: HostDockerProviderArgs, opts?: pulumi.CustomResourceOptions): docker.Provider {
+    const component = `hostDockerProvider ${name}`;
+    const target = checkedHostTarget(component, args.target);
+    const stack = args.stack ?? pulumi.getStack();
+    const project = args.project ?? pulumi.getProject();
+    for (const [argument, value] of [["hostName", args.hostName], ["stack", stack], ["project", project]] as const) {
+        if (typeof value !== "string" || !FILE_NAME_PART.test(value)) {
+            throw new HostArgsError(`${component}: ${argument} ${JSON.stringify(value)} must be a non-empty name of [A-Za-z0-9._-] (it is part of a local file name)`);
+        }
+    }
     assertDockerEnvironment();
     const location = args.files ?? defaultSshFilesLocation();
     if (args.files === undefined) {
         ensureSshDir(path.dirname(location.localPath));
     }
     ensurePrivateDir(location.localPath);
-    const stackBase = `${args.project}-${args.stack}`;
-    const knownHostsName = `${stackBase}-${args.host.name}.known_hosts`;
-    const hostKey = args.host.hostKey;
-    const port = args.host.port;
-    const writeKnownHosts = (address: string): string => {
+    const stackBase = `${project}-${stack}`;
+    const knownHostsName = `${stackBase}-${args.hostName}.known_hosts`;
+    // Address, port and host key may be known only at deploy time: the known_hosts line is
+    // written when they resolve, and the provider's inputs wait for that write.
+    const endpoint = pulumi.all([target.address, target.port, target.user, target.hostKey]).apply(([address, port, user, hostKey]) => {
         if (hostKey !== undefined) {
             writePrivateFile(path.join(location.localPath, knownHostsName), `${knownHostsLine(address, port, hostKey)}\n`, 0o600);
         }
-        return address;
-    };
-    // A plain address: the file is written now. An address known only at deploy time: written
-    // when it resolves, and the provider's inputs wait for that write.
-    const address: pulumi.Input<string> = typeof args.host.address === "string" ? writeKnownHosts(args.host.address) : pulumi.output(args.host.address).apply(writeKnownHosts);
+        return { address, port, user, hostKey };
+    });
 
     const configured =
-        args.ssh.path !== undefined
-            ? portableKeyPath(args.ssh.path, args.keyPlaces ?? { projectDir: projectRoot(), home: os.homedir(), passwdHome: passwdHome() })
+        target.privateKeyFile !== undefined
+            ? portableKeyPath(target.privateKeyFile, args.keyPlaces ?? { projectDir: projectRoot(), home: os.homedir(), passwdHome: passwdHome() })
             : undefined;
     let identityFile: pulumi.Input<string>;
     if (configured !== undefined) {
@@ -325,7 +336,7 @@ export function hostDockerProvider(name: string, args: HostDockerProviderArgs, o
         // provider never starts before the file exists; the file name is not secret.
         const keyName = `${stackBase}.key`;
         identityFile = pulumi.unsecret(
-            args.ssh.privateKey.apply((key) => {
+            target.privateKey.apply((key) => {
                 writePrivateFile(path.join(location.localPath, keyName), key.endsWith("\n") ? key : `${key}\n`, 0o600);
                 return `${location.sshPath}/${keyName}`;
             }),
@@ -335,10 +346,10 @@ export function hostDockerProvider(name: string, args: HostDockerProviderArgs, o
     return new docker.Provider(
         name,
         {
-            host: typeof address === "string" ? sshDockerHost({ ...args.host, address }) : pulumi.output(address).apply((resolved) => sshDockerHost({ ...args.host, address: resolved })),
+            host: endpoint.apply((resolved) => sshDockerHost(resolved)),
             sshOpts: pulumi
-                .all([identityFile, address])
-                .apply(([file]) => dockerSshOptions(args.host, { identityFile: file, knownHostsFile: `${location.sshPath}/${knownHostsName}` })),
+                .all([identityFile, endpoint])
+                .apply(([file, resolved]) => dockerSshOptions(resolved, { identityFile: file, knownHostsFile: `${location.sshPath}/${knownHostsName}` })),
         },
         opts,
     );

@@ -11,8 +11,8 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { HostConfig, SshKeyConfig } from "../config";
-import { loadScript, parseSummaryLine, remoteInvocation } from "../shell";
+import { loadScript, parseSummaryLine } from "../shell";
+import { checkedHostTarget, invocationOn, type HostTarget } from "./host-target";
 import { hostConnection } from "./connection";
 
 /** Characters a carried-over token may hold (the script checks the same before printing it). */
@@ -51,10 +51,8 @@ export function effectiveDaemonToken(read: DaemonTokenRead, generated: string): 
 }
 
 export interface DaemonTokenCarryOverArgs {
-    /** The stack's primary host, where the install script keeps the token. */
-    readonly primary: HostConfig;
-    /** SSH key for the connection (a secret). */
-    readonly ssh: SshKeyConfig;
+    /** How SSH reaches the stack's primary host, where the install script keeps the token. Required. */
+    readonly target: HostTarget;
     /** The generated token (RandomPassword), used when the primary holds none. */
     readonly generated: pulumi.Input<string>;
 }
@@ -70,12 +68,13 @@ export class DaemonTokenCarryOver extends pulumi.ComponentResource {
     public readonly command: command.remote.Command;
 
     constructor(name: string, args: DaemonTokenCarryOverArgs, opts?: pulumi.ComponentResourceOptions) {
+        const target = checkedHostTarget(`DaemonTokenCarryOver ${name}`, args.target);
         super("replicated:host:DaemonTokenCarryOver", name, {}, opts);
-        const invocation = remoteInvocation(loadScript("read-daemon-token"), [], args.primary.become);
+        const invocation = invocationOn(target, loadScript("read-daemon-token"), []);
         this.command = new command.remote.Command(
             `${name}-read`,
             {
-                connection: hostConnection(args.primary, args.ssh),
+                connection: hostConnection(target),
                 create: invocation.command,
                 stdin: invocation.stdin,
                 addPreviousOutputInEnv: false,

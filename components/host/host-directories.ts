@@ -5,13 +5,9 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { SshKeyConfig } from "../config";
-import type { ReachableHost } from "./host-target";
+import { checkedHostTarget, type HostRole, type HostTarget } from "./host-target";
 import { MAX_ID, loadScript, remoteInvocation } from "../shell";
 import { hostConnection } from "./connection";
-
-/** What runs on a host: the primary runs the daemon, UI, sidecars and a local operator. */
-export type HostRole = "primary" | "operator";
 
 /**
  * Mode of every directory: the services all run as the owner uid, so the owner bits are what
@@ -64,10 +60,10 @@ export function directoriesScriptArgs(uid: number, gid: number, role: HostRole):
 }
 
 export interface HostDirectoriesArgs {
-    /** The host; its `role` decides which directories exist. */
-    readonly host: ReachableHost;
-    /** SSH key for the connection (a secret). */
-    readonly ssh: SshKeyConfig;
+    /** How SSH reaches the host (address, port, user, become, host key, private key). Required. */
+    readonly target: HostTarget;
+    /** The host's role: it decides which directories exist. Required. */
+    readonly role: HostRole;
     /** Owner uid: the service uid (from ServiceAccount), or 0 in legacy root mode. No default. */
     readonly uid: pulumi.Input<number>;
     /** Group: the docker gid (from ServiceAccount). No default. */
@@ -86,18 +82,19 @@ export class HostDirectories extends pulumi.ComponentResource {
     public readonly command: command.remote.Command;
 
     constructor(name: string, args: HostDirectoriesArgs, opts?: pulumi.ComponentResourceOptions) {
+        const target = checkedHostTarget(`HostDirectories ${name}`, args.target);
         super("replicated:host:HostDirectories", name, {}, opts);
-        const role = args.host.role;
+        const role = args.role;
         this.paths = directoryPaths(role);
         const script = loadScript("directories");
         const invocation = pulumi
-            .all([args.uid, args.gid])
-            .apply(([uid, gid]) => remoteInvocation(script, directoriesScriptArgs(uid, gid, role), args.host.become));
+            .all([args.uid, args.gid, target.become])
+            .apply(([uid, gid, become]) => remoteInvocation(script, directoriesScriptArgs(uid, gid, role), become));
 
         this.command = new command.remote.Command(
             `${name}-directories`,
             {
-                connection: hostConnection(args.host, args.ssh),
+                connection: hostConnection(target),
                 create: invocation.apply((inv) => inv.command),
                 stdin: script,
                 addPreviousOutputInEnv: false,

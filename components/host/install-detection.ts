@@ -9,9 +9,8 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { SshKeyConfig } from "../config";
-import type { ReachableHost } from "./host-target";
-import { MAX_ID, isValidAccountName, loadScript, parseSummaryLine, remoteInvocation } from "../shell";
+import { checkedHostTarget, invocationOn, type HostRole, type HostTarget } from "./host-target";
+import { MAX_ID, isValidAccountName, loadScript, parseSummaryLine } from "../shell";
 import { hostConnection } from "./connection";
 import type { RunAs } from "./service-account";
 
@@ -109,10 +108,10 @@ export function parseInstallSummary(stdout: string): InstallSummary {
 }
 
 export interface InstallDetectionArgs {
-    /** The host. */
-    readonly host: ReachableHost;
-    /** SSH key for the connection (a secret). */
-    readonly ssh: SshKeyConfig;
+    /** How SSH reaches the host (address, port, user, become, host key, private key). Required. */
+    readonly target: HostTarget;
+    /** The host's role in the stack, which the install must agree with. Required. */
+    readonly role: HostRole;
     /** The stack's runAs, which the install must agree with. Default: `replicated`. */
     readonly runAs?: RunAs;
     /** The stack's service account name. Default: `replicated`. */
@@ -133,16 +132,13 @@ export class InstallDetection extends pulumi.ComponentResource {
     public readonly summary: pulumi.Output<InstallSummary>;
 
     constructor(name: string, args: InstallDetectionArgs, opts?: pulumi.ComponentResourceOptions) {
+        const target = checkedHostTarget(`InstallDetection ${name}`, args.target);
         super("replicated:host:InstallDetection", name, {}, opts);
-        const invocation = remoteInvocation(
-            loadScript("detect-install"),
-            installDetectionScriptArgs(args.runAs ?? "replicated", args.userName ?? "replicated", args.uid, args.host.role),
-            args.host.become,
-        );
+        const invocation = invocationOn(target, loadScript("detect-install"), installDetectionScriptArgs(args.runAs ?? "replicated", args.userName ?? "replicated", args.uid, args.role));
         this.command = new command.remote.Command(
             `${name}-detect-install`,
             {
-                connection: hostConnection(args.host, args.ssh),
+                connection: hostConnection(target),
                 create: invocation.command,
                 stdin: invocation.stdin,
                 addPreviousOutputInEnv: false,

@@ -10,9 +10,8 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { SshKeyConfig } from "../config";
-import type { ReachableHost } from "./host-target";
-import { loadScript, parseSummaryLine, remoteInvocation } from "../shell";
+import { checkedHostTarget, invocationOn, type HostRole, type HostTarget } from "./host-target";
+import { loadScript, parseSummaryLine } from "../shell";
 import { hostConnection } from "./connection";
 
 /** Bounds of the fallback's deadline in seconds (config `takeover.fallbackSeconds`). */
@@ -73,10 +72,10 @@ export function parseTakeoverSummary(stdout: string): TakeoverSummary {
 }
 
 export interface InstallerTakeoverArgs {
-    /** The host. */
-    readonly host: ReachableHost;
-    /** SSH key for the connection (a secret). */
-    readonly ssh: SshKeyConfig;
+    /** How SSH reaches the host (address, port, user, become, host key, private key). Required. */
+    readonly target: HostTarget;
+    /** The host's role: it decides which services the takeover expects. Required. */
+    readonly role: HostRole;
     /** Seconds the fallback gives the program's containers to become healthy. Default {@link FALLBACK_SECONDS_DEFAULT}. */
     readonly fallbackSeconds?: number;
 }
@@ -94,16 +93,13 @@ export class InstallerTakeover extends pulumi.ComponentResource {
     public readonly summary: pulumi.Output<TakeoverSummary>;
 
     constructor(name: string, args: InstallerTakeoverArgs, opts?: pulumi.ComponentResourceOptions) {
+        const target = checkedHostTarget(`InstallerTakeover ${name}`, args.target);
         super("replicated:host:InstallerTakeover", name, {}, opts);
-        const invocation = remoteInvocation(
-            loadScript("takeover"),
-            takeoverScriptArgs(args.host.role, args.fallbackSeconds ?? FALLBACK_SECONDS_DEFAULT),
-            args.host.become,
-        );
+        const invocation = invocationOn(target, loadScript("takeover"), takeoverScriptArgs(args.role, args.fallbackSeconds ?? FALLBACK_SECONDS_DEFAULT));
         this.command = new command.remote.Command(
             `${name}-takeover`,
             {
-                connection: hostConnection(args.host, args.ssh),
+                connection: hostConnection(target),
                 create: invocation.command,
                 stdin: invocation.stdin,
                 addPreviousOutputInEnv: false,

@@ -6,8 +6,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { SshKeyConfig } from "../config";
-import type { ReachableHost } from "./host-target";
+import { checkedHostTarget, type HostTarget } from "./host-target";
 import { MAX_ID, loadScript, parseSummaryLine, remoteInvocation } from "../shell";
 import { hostConnection } from "./connection";
 
@@ -79,10 +78,8 @@ export function parseRepairSummary(stdout: string): RepairSummary {
 }
 
 export interface OwnershipRepairArgs {
-    /** The host. */
-    readonly host: ReachableHost;
-    /** SSH key for the connection (a secret). */
-    readonly ssh: SshKeyConfig;
+    /** How SSH reaches the host (address, port, user, become, host key, private key). Required. */
+    readonly target: HostTarget;
     /** Target owner: the service uid (from ServiceAccount; never 0). No default. */
     readonly uid: pulumi.Input<number>;
     /** Target group: the docker gid (from ServiceAccount). No default. */
@@ -109,16 +106,17 @@ export class OwnershipRepair extends pulumi.ComponentResource {
     public readonly summary: pulumi.Output<RepairSummary>;
 
     constructor(name: string, args: OwnershipRepairArgs, opts?: pulumi.ComponentResourceOptions) {
+        const target = checkedHostTarget(`OwnershipRepair ${name}`, args.target);
         super("replicated:host:OwnershipRepair", name, {}, opts);
         const script = loadScript("repair-ownership");
         const invocation = pulumi
-            .all([args.uid, args.gid])
-            .apply(([uid, gid]) => remoteInvocation(script, repairScriptArgs(uid, gid), args.host.become));
+            .all([args.uid, args.gid, target.become])
+            .apply(([uid, gid, become]) => remoteInvocation(script, repairScriptArgs(uid, gid), become));
 
         this.command = new command.remote.Command(
             `${name}-ownership`,
             {
-                connection: hostConnection(args.host, args.ssh),
+                connection: hostConnection(target),
                 create: invocation.apply((inv) => inv.command),
                 stdin: script,
                 addPreviousOutputInEnv: false,

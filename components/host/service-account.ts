@@ -5,9 +5,8 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { SshKeyConfig } from "../config";
-import type { ReachableHost } from "./host-target";
-import { MAX_ID, isValidAccountName, loadScript, parseSummaryLine, remoteInvocation } from "../shell";
+import { checkedHostTarget, invocationOn, type HostTarget } from "./host-target";
+import { MAX_ID, isValidAccountName, loadScript, parseSummaryLine } from "../shell";
 import { hostConnection } from "./connection";
 
 /** Who the Replicated services run as: the service account (2.5.0+) or root (legacy installs). */
@@ -80,10 +79,8 @@ export function parseAccountSummary(stdout: string): AccountSummary {
 }
 
 export interface ServiceAccountArgs {
-    /** The host (address, SSH user, become, pinned host key). */
-    readonly host: ReachableHost;
-    /** SSH key for the connection (a secret). */
-    readonly ssh: SshKeyConfig;
+    /** How SSH reaches the host (address, port, user, become, host key, private key). Required. */
+    readonly target: HostTarget;
     /** `replicated` ensures the account; `root` (legacy) creates nothing. Default: `replicated`. */
     readonly runAs?: RunAs;
     /** Service account name. Default: `replicated`. Ignored in root mode. */
@@ -116,18 +113,15 @@ export class ServiceAccount extends pulumi.ComponentResource {
     public readonly command: command.remote.Command;
 
     constructor(name: string, args: ServiceAccountArgs, opts?: pulumi.ComponentResourceOptions) {
+        const target = checkedHostTarget(`ServiceAccount ${name}`, args.target);
         super("replicated:host:ServiceAccount", name, {}, opts);
         const runAs = args.runAs ?? "replicated";
-        const invocation = remoteInvocation(
-            loadScript("account"),
-            accountScriptArgs(runAs, args.userName ?? "replicated", args.uid, args.adoption),
-            args.host.become,
-        );
+        const invocation = invocationOn(target, loadScript("account"), accountScriptArgs(runAs, args.userName ?? "replicated", args.uid, args.adoption));
 
         this.command = new command.remote.Command(
             `${name}-${runAs === "root" ? "docker-group" : "account"}`,
             {
-                connection: hostConnection(args.host, args.ssh),
+                connection: hostConnection(target),
                 create: invocation.command,
                 stdin: invocation.stdin,
                 // The previous run's output in the environment would be noise at best.

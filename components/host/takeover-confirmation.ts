@@ -6,9 +6,8 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { SshKeyConfig } from "../config";
-import type { ReachableHost } from "./host-target";
-import { loadScript, parseSummaryLine, remoteInvocation } from "../shell";
+import { checkedHostTarget, invocationOn, type HostRole, type HostTarget } from "./host-target";
+import { loadScript, parseSummaryLine } from "../shell";
 import { hostConnection } from "./connection";
 
 /** The one-line JSON summary takeover-confirm.sh prints. */
@@ -51,10 +50,10 @@ export function parseTakeoverConfirmSummary(stdout: string): TakeoverConfirmSumm
 }
 
 export interface TakeoverConfirmationArgs {
-    /** The host. */
-    readonly host: ReachableHost;
-    /** SSH key for the connection (a secret). */
-    readonly ssh: SshKeyConfig;
+    /** How SSH reaches the host (address, port, user, become, host key, private key). Required. */
+    readonly target: HostTarget;
+    /** The host's role: it decides which containers must be healthy. Required. */
+    readonly role: HostRole;
 }
 
 /**
@@ -68,12 +67,13 @@ export class TakeoverConfirmation extends pulumi.ComponentResource {
     public readonly summary: pulumi.Output<TakeoverConfirmSummary>;
 
     constructor(name: string, args: TakeoverConfirmationArgs, opts?: pulumi.ComponentResourceOptions) {
+        const target = checkedHostTarget(`TakeoverConfirmation ${name}`, args.target);
         super("replicated:host:TakeoverConfirmation", name, {}, opts);
-        const invocation = remoteInvocation(loadScript("takeover-confirm"), takeoverConfirmScriptArgs(args.host.role), args.host.become);
+        const invocation = invocationOn(target, loadScript("takeover-confirm"), takeoverConfirmScriptArgs(args.role));
         this.command = new command.remote.Command(
             `${name}-takeover-confirm`,
             {
-                connection: hostConnection(args.host, args.ssh),
+                connection: hostConnection(target),
                 create: invocation.command,
                 stdin: invocation.stdin,
                 addPreviousOutputInEnv: false,

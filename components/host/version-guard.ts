@@ -7,9 +7,8 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { SshKeyConfig } from "../config";
-import type { ReachableHost } from "./host-target";
-import { loadScript, parseSummaryLine, remoteInvocation } from "../shell";
+import { checkedHostTarget, invocationOn, type HostTarget } from "./host-target";
+import { loadScript, parseSummaryLine } from "../shell";
 import { hostConnection } from "./connection";
 
 /** Where the guard keeps the deployed version on each host (root-owned, outside the service trees). */
@@ -104,10 +103,8 @@ export function parseVersionGuardSummary(stdout: string): VersionGuardSummary {
 }
 
 export interface VersionGuardArgs {
-    /** The host. */
-    readonly host: ReachableHost;
-    /** SSH key for the connection (a secret). */
-    readonly ssh: SshKeyConfig;
+    /** How SSH reaches the host (address, port, user, become, host key, private key). Required. */
+    readonly target: HostTarget;
     /** The Replicated version this run deploys (`replicated:version`). No default. */
     readonly version: string;
     /** Its release channel (`replicated:channel`). No default. */
@@ -128,17 +125,14 @@ export class VersionGuard extends pulumi.ComponentResource {
     public readonly summary: pulumi.Output<VersionGuardSummary>;
 
     constructor(name: string, args: VersionGuardArgs, opts?: pulumi.ComponentResourceOptions) {
+        const target = checkedHostTarget(`VersionGuard ${name}`, args.target);
         super("replicated:host:VersionGuard", name, {}, opts);
-        const invocation = remoteInvocation(
-            loadScript("version-guard"),
-            versionGuardScriptArgs(args.version, args.channel, args.allowDowngrade ?? false),
-            args.host.become,
-        );
+        const invocation = invocationOn(target, loadScript("version-guard"), versionGuardScriptArgs(args.version, args.channel, args.allowDowngrade ?? false));
 
         this.command = new command.remote.Command(
             `${name}-version-guard`,
             {
-                connection: hostConnection(args.host, args.ssh),
+                connection: hostConnection(target),
                 create: invocation.command,
                 stdin: invocation.stdin,
                 addPreviousOutputInEnv: false,

@@ -4,7 +4,9 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { parseSummaryLine, type Become } from "../shell";
+import { hostConnection } from "../host/connection";
+import { checkedHostTarget, type HostTarget } from "../host/host-target";
+import { parseSummaryLine } from "../shell";
 import {
     DEFAULT_TIMEOUT_SECONDS,
     elevatedRunStdin,
@@ -57,10 +59,8 @@ export type ElevatedOperationRequest =
 export interface ElevatedOperationArgs {
     /** What to run. */
     readonly request: ElevatedOperationRequest;
-    /** SSH connection of the host (see `hostConnection`). */
-    readonly connection: command.types.input.remote.ConnectionArgs;
-    /** How the SSH user becomes root: `"sudo"` (`sudo -n`) or `"none"` (logs in as root). */
-    readonly become: Become;
+    /** How SSH reaches the host (address, port, user, become, host key, private key). Required. */
+    readonly target: HostTarget;
     /** Stack name, written into every audit line. */
     readonly stack: string;
     /**
@@ -109,6 +109,7 @@ export class ElevatedOperation extends pulumi.ComponentResource {
     public readonly command: command.remote.Command;
 
     constructor(name: string, args: ElevatedOperationArgs, opts?: pulumi.ComponentResourceOptions) {
+        const target = checkedHostTarget(`ElevatedOperation ${name}`, args.target);
         super("replicated:ops:ElevatedOperation", name, {}, opts);
         const timeoutSeconds = args.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
         const op = args.request;
@@ -130,9 +131,9 @@ export class ElevatedOperation extends pulumi.ComponentResource {
                       .apply((items) => ({ ...op, roots: [...op.roots], items }))
                 : pulumi.all([op.ownerUid, op.ownerGid]).apply(([ownerUid, ownerGid]) => ({ ...op, ownerUid, ownerGid }));
         const commandLine = pulumi
-            .all([resolved, args.helperImage, args.helperImageId])
-            .apply(([request, helperImage, helperImageId]) =>
-                operationInvocation(request, { stack: args.stack, helperImage, timeoutSeconds, dataPrefixes, helperImageId }, args.become).command,
+            .all([resolved, args.helperImage, args.helperImageId, target.become])
+            .apply(([request, helperImage, helperImageId, become]) =>
+                operationInvocation(request, { stack: args.stack, helperImage, timeoutSeconds, dataPrefixes, helperImageId }, become).command,
             );
         // The command line never holds a secret; stdin does whenever secret values are passed,
         // and is then itself a secret (in state, in logs, in the diff).
@@ -145,7 +146,7 @@ export class ElevatedOperation extends pulumi.ComponentResource {
         this.command = new command.remote.Command(
             `${name}-run`,
             {
-                connection: args.connection,
+                connection: hostConnection(target),
                 create: commandLine,
                 stdin,
                 // A new request id replaces the command, which runs it once.

@@ -19,7 +19,7 @@ const ADVISORY = "application-containers-non-root";
 const MANDATORY = "application-containers-non-root-required";
 const STRICT: PackConfig = { [MANDATORY]: { requireNonRootApplications: true } };
 
-/** One validated application (defaults applied), as config.ts hands it to the program. */
+/** One validated application (defaults applied), as components/config/ hands it to the program. */
 function application(definition: Record<string, unknown>, runAs: "replicated" | "root" = "replicated"): ApplicationConfig {
     const raw = {
         version: "2.53.2",

@@ -48,6 +48,7 @@ import {
     type ContainerDeletion,
     type EngineEvent,
 } from "./container-runner";
+import { engineConnectionsOpened } from "./engine-api";
 import { hostResolver, type CommandRun } from "./host-runner";
 import { recordProgram, type RecordedResource, type Resolver } from "./mock-recorder";
 import { docker, run, shQuote, type TestHost } from "./testhost";
@@ -106,6 +107,8 @@ export interface UpResult {
     /** Every remote command that ran on a host. */
     readonly runs: CommandRun[];
     readonly engineEvents: EngineEvent[];
+    /** SSH connections the docker resources' Engine API client opened (test/support/engine-api.ts). */
+    readonly engineConnections: number;
     readonly seconds: number;
 }
 
@@ -251,6 +254,7 @@ async function childMain(): Promise<void> {
             steps,
             runs,
             engineEvents,
+            engineConnections: engineConnectionsOpened(),
         };
         fs.writeFileSync(process.env[REPLY_ENV] ?? "", JSON.stringify(reply));
         process.exit(0);
@@ -493,14 +497,14 @@ async function childMain(): Promise<void> {
             steps.push({ op: "delete", type: gone.type, name: gone.name, started: begun, finished: Date.now(), ...(deletion ? { deletion } : {}) });
         }
     }
-    const reply: Omit<UpResult, "seconds"> = { error, state: [...state.values()], resources, outputs, steps, runs, engineEvents };
+    const reply: Omit<UpResult, "seconds"> = { error, state: [...state.values()], resources, outputs, steps, runs, engineEvents, engineConnections: engineConnectionsOpened() };
     fs.writeFileSync(process.env[REPLY_ENV] ?? "", JSON.stringify(reply));
     process.exit(0);
 }
 
 if (require.main === module && process.env[REQUEST_ENV] !== undefined) {
     childMain().catch((error: unknown) => {
-        const reply = { error: errorText(error), state: [], resources: [], outputs: {}, steps: [], runs: [], engineEvents: [] };
+        const reply = { error: errorText(error), state: [], resources: [], outputs: {}, steps: [], runs: [], engineEvents: [], engineConnections: engineConnectionsOpened() };
         fs.writeFileSync(process.env[REPLY_ENV] ?? "", JSON.stringify(reply));
         process.exit(0);
     });

@@ -256,7 +256,6 @@ export function run(host: TestHost, command: string, opts: RunOptions = {}): Pro
   const user = opts.user ?? "root";
   const timeoutMs = opts.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
   const target = `${user}@${host.address}:${host.sshPort} (${host.name})`;
-  const [pinnedType, pinnedBlob] = host.hostKey.trim().split(/\s+/);
   return new Promise<RunResult>((resolve, reject) => {
     const client = new ssh2.Client();
     const stdout: Buffer[] = [];
@@ -306,23 +305,32 @@ export function run(host: TestHost, command: string, opts: RunOptions = {}): Pro
       settle(new Error(`ssh ${target}: connection closed before the command finished: ${abbreviate(command)}`));
     });
 
-    const verifyHostKey = (key: Buffer): boolean => {
+    client.connect(sshConnectConfig(host, user, timeoutMs, (problem) => (hostKeyProblem = problem)));
+  });
+}
+
+/**
+ * How every SSH session of the harness connects to `host` as `user`: the key of the host's
+ * record, and only the pinned ed25519 host key accepted (`onHostKeyProblem` hears why another was
+ * refused).
+ */
+export function sshConnectConfig(host: TestHost, user: string, timeoutMs: number, onHostKeyProblem: (problem: string) => void): ssh2.ConnectConfig {
+  const [pinnedType, pinnedBlob] = host.hostKey.trim().split(/\s+/);
+  return {
+    host: host.address,
+    port: host.sshPort,
+    username: user,
+    privateKey: host.privateKey,
+    hostVerifier: (key: Buffer): boolean => {
       const offered = key.toString("base64");
       if (pinnedType === "ssh-ed25519" && offered === pinnedBlob) return true;
-      hostKeyProblem = `host key mismatch: pinned "${host.hostKey}", server offered "ssh-ed25519 ${offered}"`;
+      onHostKeyProblem(`host key mismatch: pinned "${host.hostKey}", server offered "ssh-ed25519 ${offered}"`);
       return false;
-    };
-    client.connect({
-      host: host.address,
-      port: host.sshPort,
-      username: user,
-      privateKey: host.privateKey,
-      hostVerifier: verifyHostKey,
-      // Pinning is to the ed25519 key, so only that algorithm may be negotiated.
-      algorithms: { serverHostKey: ["ssh-ed25519"] },
-      readyTimeout: Math.min(timeoutMs, 20_000),
-    });
-  });
+    },
+    // Pinning is to the ed25519 key, so only that algorithm may be negotiated.
+    algorithms: { serverHostKey: ["ssh-ed25519"] },
+    readyTimeout: Math.min(timeoutMs, 20_000),
+  };
 }
 
 function abbreviate(command: string): string {

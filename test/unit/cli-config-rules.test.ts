@@ -4,7 +4,7 @@
  * program sees. The rules are modelled in test/support/cli-config-rules.ts from pulumi/pulumi
  * v3.248.0 `sdk/go/common/workspace/config.go` (mergeConfig, validateStackConfigValues) and
  * `project.go` (Project.Validate, ValidateConfigValue); the CLI applies them before the program
- * runs, so a stack they refuse never reaches components/config.ts.
+ * runs, so a stack they refuse never reaches components/config/.
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -67,7 +67,7 @@ function stackConfig(c: StackCase): StackConfig {
 }
 
 /**
- * The program's view of a raw config: parsed by components/config.ts, with the key file
+ * The program's view of a raw config: parsed by components/config/, with the key file
  * replaced by the fixture (stack files point at operators' keys) and the key contents (an
  * Output) left out of the comparison.
  */

@@ -37,7 +37,7 @@ process.on("unhandledRejection", (err) => errors.push(String(err)));
 recordProgram({ stack: "dev", config: {}, resolve: cannedResolver, program: () => {
     const provider = new docker.Provider("h-docker", { host: "unix:///var/run/docker.sock" });
     const images = new Images("h-images", { registry: "quay.io/replicated", channel: "stable", version: "2.53.2",
-        names: ["replicated-operator", "replicated-helper"], provider, connection: { host: "10.0.0.1" }, become: "none",
+        names: ["replicated-operator", "replicated-helper"], provider, target: { address: "10.0.0.1", privateKey: "test-key" },
         pins: { "replicated-operator": process.argv[1] } });
     new docker.Container("h-operator", { image: images.imageOf("replicated-operator"), name: "replicated-operator" }, { provider });
 } }).then((recording) => recording.byType("docker:index/container:Container").length, (err) => { errors.push(String(err)); return 0; })
@@ -61,8 +61,7 @@ function recordImages(args: Partial<ImagesArgs>, consume = false): ReturnType<ty
                 version: "2.53.2",
                 names: ["replicated-operator", "replicated-helper"],
                 provider,
-                connection: { host: "10.0.0.1" },
-                become: "none",
+                target: { address: "10.0.0.1", privateKey: "test-key" },
                 ...args,
             });
             if (consume) {

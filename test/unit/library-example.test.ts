@@ -9,8 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import type { HostConfig } from "../../components/config";
-import { reachableHost, targetAddressProblem } from "../../components/host/host-target";
+import { checkedHostTarget, targetAddressProblem } from "../../components/host/host-target";
 import { cannedResolver } from "../../tools/offline/host-model";
 import { encodeConfig, recordProgramQueued, type RecordedResource, type Recording } from "../../tools/offline/recorder";
 import { parseStackConfig, standInKeyFile } from "../../tools/offline/stacks";
@@ -60,12 +59,12 @@ test("the example's host is reached at its machine's output address by every SSH
 });
 
 test("a target address that is no host name or IP address is refused, naming target.address", () => {
-    const host = { name: "demo-1", address: "10.30.0.11", port: 22, user: "deploy", become: "sudo", role: "primary", privateAddress: "10.30.0.11" } as unknown as HostConfig;
-    assert.throws(() => reachableHost("ReplicatedHost demo-1", host, { address: "not an address; rm -rf /" }), /ReplicatedHost demo-1: target\.address "not an address; rm -rf \/" must be a DNS host name or an IP address/);
+    assert.throws(() => checkedHostTarget("ReplicatedHost demo-1", { address: "not an address; rm -rf /", privateKey: "key" }), /ReplicatedHost demo-1: target\.address "not an address; rm -rf \/" must be a DNS host name or an IP address/);
     // An address known only at deploy time is checked by the same rule when it resolves.
     assert.match(targetAddressProblem("ReplicatedHost demo-1", "") ?? "", /target\.address "" must be/);
     assert.equal(targetAddressProblem("ReplicatedHost demo-1", MACHINE_ADDRESS), undefined);
-    assert.equal(reachableHost("ReplicatedHost demo-1", host), host, "without a target the config's host is used as it is");
+    const checked = checkedHostTarget("ReplicatedHost demo-1", { address: MACHINE_ADDRESS, privateKey: "key" });
+    assert.equal(checkedHostTarget("ReplicatedHost demo-1", checked), checked, "a checked target is used as it is");
 });
 
 function standInKnownHostsDir(): string {

@@ -39,7 +39,7 @@ test("every declared config key is one the program reads, with a description", (
         assert.ok((entry.description ?? "").length > 20, `${key} needs a description`);
     }
     // A secret key cannot be declared (no default allowed, so every stack would need it); the
-    // program refuses a plain-text sshPrivateKey itself (components/config.ts).
+    // program refuses a plain-text sshPrivateKey itself (components/config/).
     assert.equal(project.config.sshPrivateKey, undefined);
 });
 

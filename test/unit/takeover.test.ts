@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { replicatedHostArgsFromConfig } from "../../components/args-from-config";
 import { loadConfig, parseConfig } from "../../components/config";
 import {
     FALLBACK_SECONDS_MAX,
@@ -154,7 +155,7 @@ describe("config keys", () => {
 const generatedTokenProgram = async (): Promise<Record<string, unknown>> => {
     const config = loadConfig();
     const daemonToken = new random.RandomPassword("daemon-token", { length: 32, special: false });
-    const hosts = config.hosts.map((host) => new ReplicatedHost(host.name, { config, host, daemonToken: daemonToken.result }));
+    const hosts = config.hosts.map((host) => new ReplicatedHost(host.name, replicatedHostArgsFromConfig(config, host, { daemonToken: daemonToken.result })));
     return { hosts: hosts.map((host) => pulumi.all([host.uid, host.dockerGid])) };
 };
 
