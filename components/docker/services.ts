@@ -4,7 +4,6 @@
  * {@link containerSpec} adds the hardening defaults; the components only wire the result.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import type { HostConfig, ReplicatedConfig } from "../config";
 import { isIPv6 } from "../shell";
 import { DOCKER_SOCKET, type BindMount, type PortBinding, type ServiceDefinition } from "./container-spec";
 import {
@@ -169,26 +168,5 @@ export function premkitService(settings: ServiceSettings): ServiceDefinition {
         ...SERVICE_LIMITS[SERVICE_NAMES.premkit],
         stopGraceSeconds: STOP_GRACE_SECONDS[SERVICE_NAMES.premkit],
         healthcheck: tcpProbe("127.0.0.1", PREMKIT_HTTPS_PORT),
-    };
-}
-
-/** Pure: the {@link ServiceSettings} of `host` from the validated stack config. */
-export function serviceSettingsFor(
-    config: Pick<ReplicatedConfig, "hosts" | "primary" | "channel" | "logLevel" | "httpProxy" | "airgap" | "uiPort" | "uiBindAddress">,
-    host: Pick<HostConfig, "name" | "privateAddress">,
-    daemonToken: pulumi.Input<string>,
-): ServiceSettings {
-    return {
-        hostName: host.name,
-        privateAddress: host.privateAddress,
-        primaryAddress: config.primary.privateAddress,
-        clusterAddresses: config.hosts.map((h) => h.privateAddress),
-        channel: config.channel,
-        logLevel: config.logLevel,
-        ...(config.httpProxy !== undefined ? { httpProxy: config.httpProxy } : {}),
-        airgap: config.airgap !== undefined,
-        uiPort: config.uiPort,
-        uiBindAddress: config.uiBindAddress,
-        daemonToken,
     };
 }

@@ -50,7 +50,7 @@ async function main(): Promise<void> {
 
     const result: Record<string, Array<{ type: string; name: string; inputs: unknown }>> = {};
     for (const c of cases) {
-        const recording = await recordProgramQueued({ stack: c.stack, config: c.config, secretKeys: c.secretKeys, resolve: cannedResolver, program });
+        const recording = await recordProgramQueued({ stack: c.stack, config: c.config, secretKeys: c.secretKeys, resolve: cannedResolver, program, sdkStackTraces: false });
         result[c.label] = recording.resources.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs }));
     }
     process.stdout.write(`${JSON.stringify(result)}\n`);

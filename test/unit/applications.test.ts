@@ -665,6 +665,7 @@ describe("bad input never reaches a host", () => {
                     }
                     return cannedResolver(resource);
                 },
+                sdkStackTraces: false,
             });
         } catch (err) {
             return { error: (err as Error).message, registered };

@@ -3,11 +3,12 @@
  * config schema (tools/config-docs.ts); `npm run lint` runs the check these tests exercise.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
+import { promisify } from "node:util";
 import { parse } from "yaml";
 import type { z } from "zod";
 import { CONFIG_KEYS } from "../../components/config";
@@ -66,17 +67,21 @@ test("a key without documentation, or with a default written twice, stops the ge
     assert.throws(() => keyRows({ uiPort: twice }), /uiPort: its default is in the schema/);
 });
 
-test("--check fails on a hand edit of the table and names the file and the fix", () => {
+test("--check fails on a hand edit of the table and names the file and the fix", async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "config-docs-"));
     try {
         fs.mkdirSync(path.join(root, "docs"));
         fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(root, "Pulumi.yaml"));
         const docs = fs.readFileSync(path.join(ROOT, "docs", "configuration.md"), "utf8");
         fs.writeFileSync(path.join(root, "docs", "configuration.md"), docs.replace("| `uiPort` | integer | `8800` |", "| `uiPort` | integer | `8080` |"));
-        const run = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "tools", "config-docs.ts"), "--check"], {
+        // Awaited, not spawnSync: the unit tier's other files share this process.
+        const run = await promisify(execFile)(process.execPath, ["--import", "tsx", path.join(ROOT, "tools", "config-docs.ts"), "--check"], {
             env: { ...process.env, CONFIG_DOCS_ROOT: root },
             encoding: "utf8",
-        });
+        }).then(
+            ({ stderr }) => ({ status: 0, stderr }),
+            (failure: { code: number; stderr: string }) => ({ status: failure.code, stderr: failure.stderr }),
+        );
         assert.equal(run.status, 1, run.stderr);
         assert.match(run.stderr, /docs\/configuration\.md differs from components\/config\/schema\.ts\. Fix: npm run config-docs/);
         assert.doesNotMatch(run.stderr, /Pulumi\.yaml/);

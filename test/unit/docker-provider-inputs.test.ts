@@ -29,7 +29,7 @@ function makeMachine(name: string): Machine {
     for (const dir of Object.values(dirs)) {
         fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     }
-    return { root, env: { ...process.env, ...dirs, RECORDING_CACHE: "off" } };
+    return { root, env: { ...process.env, ...dirs } };
 }
 
 function record(machine: Machine): Promise<Recorded> {

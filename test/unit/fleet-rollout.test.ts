@@ -6,10 +6,12 @@
  * refusals (no terminal without --yes, no Pulumi CLI).
  */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
+import { promisify } from "node:util";
 import { MIN_CLI_VERSION, cliMissingMessage, cliTooOldMessage, deployEnvironment, onPath, stackStateOf, versionAtLeast } from "../../tools/fleet-automation";
 import { configEdits, configKey, configOfHistory, holdsAssignments, type ConfigEdit } from "../../tools/fleet-config";
 import { checkWaves, renderSummary, rollout, rolloutExitStatus, type LastUpdate, type RolloutStackRunner, type RolloutStep, type StackState } from "../../tools/fleet-rollout";
@@ -18,6 +20,29 @@ import { readStackConfig } from "../../tools/offline/stacks";
 import { applyAssignments, parseAssignment, parseKeyPath, type Assignment } from "../../tools/plan-diff-core";
 
 const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+
+/**
+ * What `npm run deploy -- acme-online` prints on stderr, and its exit status, on a PATH of the basic
+ * tools plus, when `pulumiVersion` is given, a `pulumi` that answers only `pulumi version`.
+ */
+async function deployRefusal(pulumiVersion?: string): Promise<{ status: number; stderr: string }> {
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-deploy-"));
+    try {
+        if (pulumiVersion !== undefined) {
+            fs.writeFileSync(path.join(bin, "pulumi"), `#!/bin/sh\n[ "$1" = version ] && echo 'v${pulumiVersion}' && exit 0\nexit 3\n`, { mode: 0o755 });
+        }
+        // Its own backend, so the script creates no .pulumi-state in the checkout; no passphrase, so a
+        // CLI it accepts stops at the passphrase check and nothing runs.
+        const env = { PATH: `${bin}:/usr/bin:/bin`, HOME: "/nonexistent", PULUMI_BACKEND_URL: "file:///nonexistent-backend" };
+        const result = await promisify(execFile)("bash", [path.join(PROJECT_DIR, "scripts", "deploy.sh"), "acme-online"], { env, encoding: "utf8" }).then(
+            ({ stderr }) => ({ status: 0, stderr }),
+            (failure: { code: number; stderr: string }) => ({ status: failure.code, stderr: failure.stderr }),
+        );
+        return result;
+    } finally {
+        fs.rmSync(bin, { recursive: true, force: true });
+    }
+}
 
 // ---------------------------------------------------------------------------------------------
 // A model of the CLI's config writes, from pulumi/pulumi sdk/go/common/resource/config/map.go:
@@ -390,20 +415,19 @@ describe("fleet rollout on the command line", () => {
         assert.equal(await runFleet(["rollout", "version=2.54.0", "--waves", "acme-online", "--yes"], streams), 1);
         assert.equal(streams.err.join(""), cliMissingMessage("fleet"));
         assert.equal(streams.runners, 0);
-        // The same text as scripts/deploy.sh's heredoc (only the tool's name differs).
-        const deploy = fs.readFileSync(path.join(PROJECT_DIR, "scripts", "deploy.sh"), "utf8");
-        const heredoc = /cat >&2 <<'MSG'\n([\s\S]*?)\nMSG\n/.exec(deploy)?.[1];
-        assert.ok(heredoc !== undefined, "deploy.sh prints its instructions from a heredoc");
-        assert.equal(`${heredoc}\n`, cliMissingMessage("deploy"));
+        // The same text as npm run deploy prints without the CLI (only the tool's name differs).
+        assert.deepEqual(await deployRefusal(), { status: 1, stderr: cliMissingMessage("deploy") });
     });
 
-    test("a CLI older than deploy.sh accepts is refused with deploy.sh's words", () => {
-        const deploy = fs.readFileSync(path.join(PROJECT_DIR, "scripts", "deploy.sh"), "utf8");
-        assert.equal(/^min_version=(\S+)$/m.exec(deploy)?.[1], MIN_CLI_VERSION);
-        // deploy.sh: echo "deploy: the Pulumi CLI ${version:-(version unknown)} is too old: ..."
-        const line = /echo "(deploy: the Pulumi CLI \$\{version:-\(version unknown\)\} is too old: [^"]*)"/.exec(deploy)?.[1];
-        assert.ok(line !== undefined, "deploy.sh prints the too-old message");
-        assert.equal(line.replace("${version:-(version unknown)}", "3.200.0").replace("$min_version", MIN_CLI_VERSION), cliTooOldMessage("deploy", "3.200.0"));
+    test("a CLI older than deploy.sh accepts is refused with deploy.sh's words", async () => {
+        // npm run deploy draws the line where the fleet does: MIN_CLI_VERSION passes, the patch before it does not.
+        assert.deepEqual(await deployRefusal("3.200.0"), { status: 1, stderr: `${cliTooOldMessage("deploy", "3.200.0")}\n` });
+        const [major, minor, patch] = MIN_CLI_VERSION.split(".").map(Number);
+        const justBelow = patch > 0 ? `${major}.${minor}.${patch - 1}` : `${major}.${minor - 1}.99`;
+        assert.deepEqual(await deployRefusal(justBelow), { status: 1, stderr: `${cliTooOldMessage("deploy", justBelow)}\n` });
+        const atMinimum = await deployRefusal(MIN_CLI_VERSION);
+        assert.doesNotMatch(atMinimum.stderr, /too old/);
+        assert.match(atMinimum.stderr, /set PULUMI_CONFIG_PASSPHRASE/, "accepted: it goes on to the passphrase check");
         assert.equal(versionAtLeast("v3.248.0", MIN_CLI_VERSION), true);
         assert.equal(versionAtLeast("3.213.0", MIN_CLI_VERSION), true);
         assert.equal(versionAtLeast("v3.212.9", MIN_CLI_VERSION), false);

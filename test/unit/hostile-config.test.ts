@@ -225,7 +225,7 @@ interface Outcome {
 async function evaluate(config: Config, secretKeys: readonly string[]): Promise<Outcome> {
     const registered: RecordedResource[] = [];
     try {
-        await recordProgramQueued({ stack: "hostile", config, secretKeys, onRegister: (resource) => registered.push(resource) });
+        await recordProgramQueued({ stack: "hostile", config, secretKeys, sdkStackTraces: false, onRegister: (resource) => registered.push(resource) });
     } catch (err) {
         assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
         return { problems: err.problems, message: err.message, registered };

@@ -5,11 +5,12 @@
  * scripts are found inside the installed package.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
+import { promisify } from "node:util";
 import { loadScript } from "../../components/shell";
 import { operationScript } from "../../components/ops/operation-spec";
 
@@ -32,15 +33,18 @@ function sourceScripts(dir: string, prefix = ""): string[] {
     });
 }
 
-before(() => {
+/** Runs a command to its end without blocking this process (other test files share it). */
+const run = promisify(execFile);
+
+before(async () => {
     workDir = fs.mkdtempSync(path.join(os.tmpdir(), "replicated-library-"));
     const packageDir = path.join(workDir, "package");
     for (const source of PACKAGE_SOURCES) {
         fs.cpSync(path.join(ROOT, source), path.join(packageDir, source), { recursive: true });
     }
     fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(packageDir, "node_modules"));
-    execFileSync("npm", ["run", "--silent", "build"], { cwd: packageDir, stdio: ["ignore", "ignore", "inherit"] });
-    const [pack] = JSON.parse(execFileSync("npm", ["pack", "--json", "--pack-destination", workDir], { cwd: packageDir, encoding: "utf8" })) as Array<{
+    await run("npm", ["run", "--silent", "build"], { cwd: packageDir });
+    const [pack] = JSON.parse((await run("npm", ["pack", "--json", "--pack-destination", workDir], { cwd: packageDir, encoding: "utf8" })).stdout) as Array<{
         filename: string;
         files: PackedFile[];
     }>;
@@ -51,7 +55,7 @@ before(() => {
     const consumerModules = path.join(workDir, "consumer", "node_modules");
     installedDir = path.join(consumerModules, "replicated");
     fs.mkdirSync(installedDir, { recursive: true });
-    execFileSync("tar", ["-xzf", path.join(workDir, pack.filename), "-C", installedDir, "--strip-components=1"]);
+    await run("tar", ["-xzf", path.join(workDir, pack.filename), "-C", installedDir, "--strip-components=1"]);
     for (const entry of fs.readdirSync(path.join(ROOT, "node_modules"))) {
         if (!entry.startsWith(".")) {
             fs.symlinkSync(path.join(ROOT, "node_modules", entry), path.join(consumerModules, entry));
@@ -85,7 +89,7 @@ test("the pack holds the built library, its declarations and its host scripts, a
     assert.deepEqual(missing, [], "every host script is shipped");
 });
 
-test("the installed package's entry exports the components and finds its scripts inside itself", () => {
+test("the installed package's entry exports the components and finds its scripts inside itself", async () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(installedDir, "package.json"), "utf8")) as { main: string; types: string };
     assert.ok(fs.existsSync(path.join(installedDir, manifest.types)), `types ${manifest.types} exists`);
     // A plain node process in the consumer's directory: `require("replicated")` resolves through
@@ -101,7 +105,7 @@ test("the installed package's entry exports the components and finds its scripts
             snapshot: library.operationScript("snapshot"),
         }));`;
     const consumerDir = path.dirname(path.dirname(installedDir));
-    const loaded = JSON.parse(execFileSync(process.execPath, ["-e", probe], { cwd: consumerDir, encoding: "utf8" })) as {
+    const loaded = JSON.parse((await run(process.execPath, ["-e", probe], { cwd: consumerDir, encoding: "utf8" })).stdout) as {
         resolved: string;
         scriptsDir: string;
         exported: string[];

@@ -43,9 +43,16 @@ test("every declared config key is one the program reads, with a description", (
     assert.equal(project.config.sshPrivateKey, undefined);
 });
 
-test("exact pins and a single @pulumi/pulumi", () => {
-    for (const [name, version] of Object.entries({ ...pkg.dependencies, ...pkg.peerDependencies })) {
-        assert.match(version, /^\d+\.\d+\.\d+$/, `${name} must be pinned exactly`);
+/** The package.json of what `npm ci` installed for `name`. */
+function installed(name: string): { version: string; engines?: { node?: string } } {
+    return JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules", name, "package.json"), "utf8")) as { version: string; engines?: { node?: string } };
+}
+
+test("npm ci installs exactly the pinned versions, the SDKs as peers at the same pins", () => {
+    const declared = { ...pkg.dependencies, ...pkg.peerDependencies, ...pkg.devDependencies };
+    for (const [name, version] of Object.entries(declared)) {
+        // @pulumi/policy's own package.json spells its version with a leading "v".
+        assert.equal(installed(name).version.replace(/^v/, ""), version, `${name}: the installed version is the pinned one`);
     }
     // The SDKs are peers (a consumer of the library keeps one copy) and devDependencies at the
     // same pins (this repository's own program installs them); never plain dependencies, which
@@ -54,12 +61,28 @@ test("exact pins and a single @pulumi/pulumi", () => {
         assert.equal(pkg.devDependencies[name], version, `${name}: devDependencies pin the peer's version`);
         assert.equal(pkg.dependencies[name], undefined, `${name} is a peer, not a dependency`);
     }
-    assert.equal(pkg.peerDependencies["@pulumi/pulumi"], "3.248.0", "last release whose engines allow Node 20");
-    assert.equal(pkg.peerDependencies["@pulumi/command"], "1.2.1");
-    assert.match(pkg.peerDependencies["@pulumi/docker"], /^5\./);
-    assert.match(pkg.peerDependencies["@pulumi/random"], /^4\./);
+});
+
+test("one @pulumi/pulumi, whose engines accept this Node, is what the program and every provider SDK load", () => {
+    const sdk = require.resolve("@pulumi/pulumi");
+    for (const provider of ["@pulumi/command", "@pulumi/docker", "@pulumi/random", "@pulumi/policy"]) {
+        const from = path.dirname(require.resolve(`${provider}/package.json`));
+        assert.equal(require.resolve("@pulumi/pulumi", { paths: [from] }), sdk, `${provider} loads the program's own SDK`);
+    }
+    const modules = path.join(ROOT, "node_modules");
+    const packages = fs
+        .readdirSync(modules)
+        .flatMap((entry) => (entry.startsWith("@") ? fs.readdirSync(path.join(modules, entry)).map((name) => `${entry}/${name}`) : [entry]));
+    const nested = packages.filter((name) => fs.existsSync(path.join(modules, name, "node_modules", "@pulumi", "pulumi")));
+    assert.deepEqual(nested, [], "no package installed its own copy beside the top-level one");
+    const { version, engines } = installed("@pulumi/pulumi");
+    assert.equal(version, "3.248.0", "the last release whose engines allow Node 20");
+    // engines.node is ">=<major>" for this release: the Node running the tests must satisfy it.
+    const minimumMajor = Number(/^>=(\d+)$/.exec(engines?.node ?? "")?.[1]);
+    assert.ok(Number(process.versions.node.split(".")[0]) >= minimumMajor, `Node ${process.versions.node} satisfies ${engines?.node}`);
+    assert.ok(minimumMajor <= 20, "Node 20 is accepted");
     assert.equal(pkg.overrides["@pulumi/pulumi"], "$@pulumi/pulumi");
-    assert.equal(pkg.engines.node, ">=20");
+    assert.equal(pkg.engines.node, `>=${minimumMajor}`, "the package asks for the Node the SDK needs");
     const lock = JSON.parse(fs.readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as { packages: Record<string, unknown> };
     const copies = Object.keys(lock.packages).filter((p) => p.endsWith("node_modules/@pulumi/pulumi"));
     assert.deepEqual(copies, ["node_modules/@pulumi/pulumi"], "exactly one copy of @pulumi/pulumi in the lockfile");

@@ -173,6 +173,7 @@ function record(stack: string, variant: "program" | "generated" | "carried" | "r
             config: stackConfigForTest(stack, variant === "rotate" ? { takeover: { rotateDaemonToken: true } } : {}),
             resolve: variant === "carried" ? carried : cannedResolver,
             ...(variant === "generated" ? { program: generatedTokenProgram } : {}),
+            sdkStackTraces: false,
         });
         recordings.set(key, recording);
     }

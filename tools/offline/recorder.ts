@@ -10,8 +10,8 @@
  * a real test host, so dependent resources see real uids and gids, in dependency order, just as
  * `pulumi up` would run them.
  *
- * Pulumi's runtime state is process-global: record once per process (node --test runs each
- * test file in its own process), or queue recordings with {@link recordProgramQueued}.
+ * Pulumi's runtime state is process-global: record once at a time per process, queued with
+ * {@link recordProgramQueued} (the unit tier runs all its files in one process).
  * plan-diff, fleet and every test tier use this one module.
  */
 import * as path from "node:path";
@@ -143,11 +143,9 @@ export function encodeConfig(project: string, config: Record<string, unknown>): 
     return encoded;
 }
 
+/** The part of the engine's RegisterResourceRequest (protobuf) read here. */
 interface MonitorRequest {
-    getType(): string;
-    getName(): string;
     getParent(): string;
-    getCustom(): boolean;
     getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
     getDependenciesList(): string[];
     getDeletebeforereplace(): boolean;
@@ -157,56 +155,85 @@ interface MonitorRequest {
     getRetainondelete?(): boolean;
     getProtect?(): boolean;
     getDeletedwith(): string;
-    getProvider(): string;
+}
+
+/**
+ * What a registration carries that the public mock hook does not give. `newResource` receives a
+ * `MockResourceArgs`: type, name, inputs, provider, custom and id, nothing else
+ * (node_modules/@pulumi/pulumi/runtime/mocks.d.ts, 3.248.0; `MockMonitor.registerResource` in
+ * runtime/mocks.js builds it from the request). The parent and the options the engine receives
+ * (dependsOn, deleteBeforeReplace, ignoreChanges, replaceOnChanges, additionalSecretOutputs,
+ * retainOnDelete, protect, deletedWith) are only in the request; so are the inputs with each
+ * secret where it was: the hook's inputs went through `deserializeProperties` (runtime/rpc.js),
+ * which marks a whole list secret when one element is, and turns resource references into live
+ * objects.
+ */
+interface RequestOnly {
+    readonly parent?: string;
+    readonly inputs: Record<string, unknown>;
+    readonly secretPaths: string[];
+    readonly options: Omit<RecordedOptions, "provider">;
+}
+
+function requestOnly(req: MonitorRequest): RequestOnly {
+    const secretPaths: string[] = [];
+    const inputs = unwrap(req.getObject()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, unknown>;
+    const parentUrn = req.getParent();
+    return {
+        parent: parentUrn ? shortUrn(parentUrn) : undefined,
+        inputs,
+        secretPaths,
+        options: {
+            dependsOn: req.getDependenciesList().map(shortUrn),
+            deleteBeforeReplace: req.getDeletebeforereplace(),
+            ignoreChanges: req.getIgnorechangesList(),
+            replaceOnChanges: req.getReplaceonchangesList(),
+            additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+            retainOnDelete: req.getRetainondelete?.() ?? false,
+            protect: req.getProtect?.() ?? false,
+            deletedWith: req.getDeletedwith() ? shortUrn(req.getDeletedwith()) : undefined,
+        },
+    };
+}
+
+/** A provider reference (`<urn>::<id>`, as MockResourceArgs.provider holds it) as `<type>::<name>`. */
+function providerRef(reference: string | undefined): string | undefined {
+    return reference ? shortUrn(reference.split("::").slice(0, -1).join("::")) : undefined;
+}
+
+interface MockMonitorInstance {
+    registerResource(req: MonitorRequest, callback: unknown): Promise<void>;
 }
 
 /** Record the program's resources under mocks. */
 export async function recordProgram(options: RecordOptions): Promise<Recording> {
     const project = options.project ?? "replicated";
     const resources: RecordedResource[] = [];
-    const pending = new Map<string, RecordedResource>();
-
-    // Capture the raw request before the mock monitor strips options and secret markers.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mocksModule = require("@pulumi/pulumi/runtime/mocks") as {
-        MockMonitor: { prototype: { registerResource(req: MonitorRequest, cb: unknown): Promise<void> } };
-    };
-    const proto = mocksModule.MockMonitor.prototype;
-    const original = proto.registerResource;
-    proto.registerResource = function (this: unknown, req: MonitorRequest, cb: unknown) {
-        const secretPaths: string[] = [];
-        const inputs = unwrap(req.getObject()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, unknown>;
-        const parentUrn = req.getParent();
-        const record: RecordedResource = {
-            type: req.getType(),
-            name: req.getName(),
-            parent: parentUrn ? shortUrn(parentUrn) : undefined,
-            custom: req.getCustom(),
-            inputs,
-            secretPaths,
-            options: {
-                dependsOn: req.getDependenciesList().map(shortUrn),
-                deleteBeforeReplace: req.getDeletebeforereplace(),
-                ignoreChanges: req.getIgnorechangesList(),
-                replaceOnChanges: req.getReplaceonchangesList(),
-                additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
-                retainOnDelete: req.getRetainondelete?.() ?? false,
-                protect: req.getProtect?.() ?? false,
-                deletedWith: req.getDeletedwith() ? shortUrn(req.getDeletedwith()) : undefined,
-                provider: req.getProvider() ? shortUrn(req.getProvider().split("::").slice(0, -1).join("::")) : undefined,
-            },
-            state: {},
-        };
-        resources.push(record);
-        options.onRegister?.(record);
-        pending.set(ref(record.type, record.name), record);
-        return original.call(this, req, cb);
-    };
+    /** The request-only part of the registration whose `newResource` call comes next. */
+    let registration: RequestOnly | undefined;
 
     await pulumi.runtime.setMocks(
         {
             newResource: async (args: pulumi.runtime.MockResourceArgs) => {
-                const record = pending.get(ref(args.type, args.name));
+                // MockMonitor.registerResource calls this hook before its first await, right
+                // after the wrapper below has read the request; a read (`get`) has no registration.
+                const fromRequest = registration;
+                registration = undefined;
+                let record: RecordedResource | undefined;
+                if (fromRequest !== undefined) {
+                    record = {
+                        type: args.type,
+                        name: args.name,
+                        parent: fromRequest.parent,
+                        custom: args.custom ?? false,
+                        inputs: fromRequest.inputs,
+                        secretPaths: fromRequest.secretPaths,
+                        options: { ...fromRequest.options, provider: providerRef(args.provider) },
+                        state: {},
+                    };
+                    resources.push(record);
+                    options.onRegister?.(record);
+                }
                 let extra: Record<string, unknown> | undefined;
                 if (record && options.resolve) {
                     extra = await options.resolve(record);
@@ -224,6 +251,15 @@ export async function recordProgram(options: RecordOptions): Promise<Recording> 
         options.stack,
         options.preview ?? false,
     );
+    // Only this evaluation's monitor (setMocks made a new one) reads the request first; the
+    // MockMonitor class itself is left alone.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const monitor = (require("@pulumi/pulumi/runtime/settings") as { getMonitor(): unknown }).getMonitor() as MockMonitorInstance;
+    const registerResource = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, callback) => {
+        registration = requestOnly(req);
+        return registerResource(req, callback);
+    };
     pulumi.runtime.setAllConfig(
         encodeConfig(project, options.config),
         (options.secretKeys ?? []).map((key) => `${project}:${key}`),
@@ -273,7 +309,6 @@ export async function recordProgram(options: RecordOptions): Promise<Recording> 
             throw programError;
         }
     } finally {
-        proto.registerResource = original;
         process.setSourceMapsEnabled(sourceMapsWereEnabled);
         Error.stackTraceLimit = stackTraceLimit;
     }
