@@ -32,6 +32,19 @@ import { replicatedHostArgsProblems, withReplicatedHostDefaults, type Replicated
 
 export * from "./replicated-host-args";
 
+/**
+ * `resources` (known only once every host is constructed) as a `dependsOn` the SDK awaits as it
+ * is. A top-level Promise would not be: mergeOptions turns it into `output(promise).apply(...)`
+ * (pulumi/pulumi sdk/nodejs/resource.ts `merge`), and every such Output searches its value for
+ * unknowns (output.ts `containsUnknowns`), which for resources walks the whole resource graph:
+ * once per gated resource of every host, quadratic in the hosts. A Promise inside the array is
+ * awaited and its resources gathered directly (runtime/dependsOn.ts `gatherExplicitDependencies`).
+ */
+function awaitedDependencies(resources: Promise<readonly pulumi.Resource[]>): pulumi.Input<pulumi.Resource>[] {
+    // The SDK's type allows a Promise of one resource per entry; at run time it recurses into the array.
+    return [resources as unknown as Promise<pulumi.Resource>];
+}
+
 /** Everything `pulumi up` provisions on one host. Child names start with the component name. */
 export class ReplicatedHost extends pulumi.ComponentResource {
     /** uid the Replicated containers run as (0 in legacy root mode). */
@@ -81,7 +94,7 @@ export class ReplicatedHost extends pulumi.ComponentResource {
             { parent: this },
         );
         this.installDetection = detection;
-        const detected: Promise<pulumi.Resource[]> = Promise.resolve(args.installGate ?? []).then((others) => [detection.command, ...others]);
+        const detected = awaitedDependencies(Promise.resolve(args.installGate ?? []).then((others) => [detection.command, ...others]));
 
         // --- account (service account, or docker group lookup in root mode) ---
         const account = new ServiceAccount(
