@@ -100,13 +100,14 @@ export function floorProgram(recording: Pick<RecordingData, "resources">): () =>
                 continue;
             }
             const parent = resource.parent === undefined ? undefined : created.get(resource.parent);
+            const { options } = resource;
+            // Components register their dependencies too (the SDK resolves each one's URN).
+            const dependsOn = options.dependsOn.map((ref) => created.get(ref)).filter((r): r is pulumi.Resource => r !== undefined);
             if (!resource.custom) {
-                created.set(refOf(resource), new AnyComponent(resource.type, resource.name, { parent }));
+                created.set(refOf(resource), new AnyComponent(resource.type, resource.name, { parent, ...(dependsOn.length > 0 ? { dependsOn } : {}) }));
                 continue;
             }
-            const { options } = resource;
             const provider = options.provider === undefined ? undefined : (created.get(options.provider) as pulumi.ProviderResource | undefined);
-            const dependsOn = options.dependsOn.map((ref) => created.get(ref)).filter((r): r is pulumi.Resource => r !== undefined);
             const opts: pulumi.CustomResourceOptions = {
                 parent,
                 ...(provider !== undefined ? { provider } : {}),
