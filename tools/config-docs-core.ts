@@ -6,7 +6,7 @@
  */
 import type { z } from "zod";
 import { stringify } from "yaml";
-import { keyDocs, unwrapped, type KeyDoc } from "../components/config/schema";
+import { keyDocs, keyKind, unwrapped, type KeyDoc } from "../components/config/schema";
 
 /** One documented key. */
 export interface KeyRow {
@@ -135,23 +135,16 @@ interface Declaration {
 }
 
 function declaredType(schema: z.ZodType): Pick<Declaration, "type" | "items"> {
-    const def = defOf(unwrapped(schema));
-    switch (def.type) {
-        case "string":
-        case "enum":
-        case "union":
-            return { type: "string" };
-        case "number":
-            return { type: "integer" };
-        case "boolean":
-            return { type: "boolean" };
-        case "array": {
-            const element = def.element !== undefined ? defOf(unwrapped(def.element)).type : "object";
-            return { type: "array", items: { type: element === "string" ? "string" : "object" } };
-        }
-        default:
-            return { type: "object" };
+    const kind = keyKind(schema);
+    if (kind !== "json") {
+        return { type: kind };
     }
+    const def = defOf(unwrapped(schema));
+    if (def.type !== "array") {
+        return { type: "object" };
+    }
+    const element = def.element !== undefined ? keyKind(def.element) : "json";
+    return { type: "array", items: { type: element === "string" ? "string" : "object" } };
 }
 
 const PROJECT_HEADER = `# The project's config schema, as the Pulumi CLI applies it before the program runs (rules read

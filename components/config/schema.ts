@@ -487,7 +487,8 @@ export function unwrapped(schema: z.ZodType): z.ZodType {
 /** How a top-level key is stored by Pulumi (all config values arrive as strings); read off the schema. */
 export type KeyKind = "string" | "integer" | "boolean" | "json";
 
-function keyKind(schema: z.ZodType): KeyKind {
+/** How Pulumi stores a key of this schema: a scalar as itself, anything else as JSON. */
+export function keyKind(schema: z.ZodType): KeyKind {
     switch (unwrapped(schema).def.type) {
         case "string":
         case "enum":
