@@ -377,7 +377,8 @@ export function selectStacks(requested: readonly string[] | undefined, stacksDir
 }
 
 /**
- * Plan `changes` against each stack, one after the other in this process. A malformed change, a
+ * Plan `changes` against each stack, one after the other in this process (evaluated on its
+ * evaluation thread, tools/offline/evaluation-thread.ts). A malformed change, a
  * secret, or an unknown stack is a UsageError before anything is evaluated; a stack whose config
  * cannot take the change, or does not evaluate, gets an error row and the others are still planned.
  */
@@ -396,14 +397,20 @@ export async function planFleet(changes: readonly string[], options: FleetPlanOp
     const assignments = parseChanges(changes, secretKeysOf(readable));
     const rows: FleetRow[] = [];
     const outcomes: StackOutcome[] = [];
-    for (const stack of stacks) {
+    const plan = (stack: string): Promise<StackOutcome> => {
         const input = inputs.get(stack);
-        let outcome: StackOutcome;
         if (input === undefined || input instanceof Error) {
-            outcome = { stack, status: "failed", error: `the stack file cannot be read: ${input?.message ?? "missing"}` };
-        } else {
-            outcome = await planOne(input, assignments);
+            return Promise.resolve({ stack, status: "failed", error: `the stack file cannot be read: ${input?.message ?? "missing"}` });
         }
+        return planOne(input, assignments);
+    };
+    // The next stack is queued on the evaluation thread while this one is diffed and reported;
+    // planOne never rejects, and rows still come in the order of `stacks`.
+    let next = stacks.length > 0 ? plan(stacks[0]) : undefined;
+    for (let index = 0; index < stacks.length && next !== undefined; index++) {
+        const planning = next;
+        next = index + 1 < stacks.length ? plan(stacks[index + 1]) : undefined;
+        const outcome = await planning;
         const row = rowOf(outcome);
         rows.push(row);
         outcomes.push(options.keepDetail === true ? outcome : slim(outcome));

@@ -5,7 +5,7 @@
  * input does (update or replace) comes from ./replace-semantics.
  */
 import { parse as parseYaml } from "yaml";
-import { compareVersions, isComparableVersion } from "../components/host/version-guard";
+import { compareVersions, isComparableVersion } from "../components/host/versions";
 import { shellQuote } from "../components/shell";
 import { scriptArgsOf, scriptNameOf } from "./offline/host-model";
 import type { RecordedResource, RecordingData } from "./offline/recorder";

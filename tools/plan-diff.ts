@@ -122,12 +122,16 @@ export async function planAssignments(input: DiffInput, assignments: readonly As
     } catch (err) {
         throw new UsageError((err as Error).message);
     }
-    // One after the other in this process: the Pulumi runtime is process-global.
+    // Both evaluations are queued on the evaluation thread at once (it runs them one after the
+    // other); the current config's failure is the one reported when both fail.
     const evaluated = (phase: EvaluationPhase, what: string) => (err: unknown) => {
         throw new EvaluationError(`${what}:\n${(err as Error).message}`, phase, (err as Error).message);
     };
-    const before = await evaluate(stack, input.config, input.secretKeys).catch(evaluated("current", "the stack's current configuration does not evaluate"));
-    const after = await evaluate(stack, proposed, input.secretKeys).catch(evaluated("proposed", "the proposed change is rejected by the program"));
+    const current = evaluate(stack, input.config, input.secretKeys);
+    const withChange = evaluate(stack, proposed, input.secretKeys);
+    withChange.catch(() => undefined);
+    const before = await current.catch(evaluated("current", "the stack's current configuration does not evaluate"));
+    const after = await withChange.catch(evaluated("proposed", "the proposed change is rejected by the program"));
     const diff = diffRecordings(before, after);
     const notes = [...input.notes, ...versionNotes(input.config, proposed), ...takeoverNotes(diff)];
     return { input: { ...input, notes }, assignments, before, after, diff };

@@ -15,8 +15,9 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { CANNED_DAEMON_TOKEN, cannedResolver } from "./offline/host-model";
-import { recordProgramQueued, ref, type RecordedOptions, type RecordedResource } from "./offline/recorder";
+import { evaluateOnThread } from "./offline/evaluation-thread";
+import { CANNED_DAEMON_TOKEN } from "./offline/host-model";
+import { makeRecording, ref, type RecordedOptions, type RecordedResource } from "./offline/recorder";
 import { PROJECT, PROJECT_DIR, readStackConfig, stackNames, standInKeyFile } from "./offline/stacks";
 
 export const FIXTURE_FILE = path.join(PROJECT_DIR, "test", "fixtures", "stack-resources.json");
@@ -109,7 +110,8 @@ async function recordStack(stack: string): Promise<StackResource[]> {
     if (config.sshPrivateKeyPath !== undefined) {
         config.sshPrivateKeyPath = standInKeyFile();
     }
-    const recording = await recordProgramQueued({ stack, config, resolve: cannedResolver, sdkStackTraces: false });
+    const data = await evaluateOnThread({ stack, config, hostModel: "canned" });
+    const recording = makeRecording([...data.resources], data.outputs);
     const secrets = [fs.readFileSync(standInKeyFile(), "utf8"), CANNED_DAEMON_TOKEN];
     for (const password of recording.byType("random:index/randomPassword:RandomPassword")) {
         if (typeof password.state.result === "string") {

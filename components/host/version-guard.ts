@@ -10,12 +10,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { checkedHostTarget, invocationOn, type HostTarget } from "./host-target";
 import { loadScript, parseSummaryLine } from "../shell";
 import { hostConnection } from "./connection";
+import { isComparableVersion } from "./versions";
+
+export { compareVersions, isComparableVersion } from "./versions";
 
 /** Where the guard keeps the deployed version on each host (root-owned, outside the service trees). */
 export const VERSION_RECORD = "/var/lib/replicated-deploy/version";
 
-/** `<major>.<minor>.<patch>`, numbers without leading zeros (the script accepts the same). */
-const VERSION_PATTERN = /^(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})$/;
 /** Release channel names, as config validation accepts them. */
 const CHANNEL_PATTERN = /^[a-z0-9][a-z0-9-]{0,30}$/;
 
@@ -37,31 +38,6 @@ export interface VersionGuardSummary {
     readonly direction: VersionDirection;
     /** 1 when the record was written, 0 when it already said this version and channel. */
     readonly changed: number;
-}
-
-/** True for `2.53.2`-style versions the guard can compare. */
-export function isComparableVersion(version: string): boolean {
-    return VERSION_PATTERN.test(version);
-}
-
-/**
- * Semantic comparison of two `<major>.<minor>.<patch>` versions: negative when `a` is older than
- * `b`, 0 when equal, positive when newer (the script's `compare_versions` in TypeScript).
- */
-export function compareVersions(a: string, b: string): number {
-    for (const version of [a, b]) {
-        if (!isComparableVersion(version)) {
-            throw new Error(`invalid version ${JSON.stringify(version)}: it must be <major>.<minor>.<patch>, e.g. 2.53.2`);
-        }
-    }
-    const left = a.split(".").map(Number);
-    const right = b.split(".").map(Number);
-    for (let index = 0; index < 3; index++) {
-        if (left[index] !== right[index]) {
-            return Math.sign(left[index] - right[index]);
-        }
-    }
-    return 0;
 }
 
 /**
