@@ -5,6 +5,10 @@
  * stack while the next is evaluated, and the unit tier's tests run beside its recordings. A
  * request and its result are plain data (what ./evaluation-worker.ts receives and returns).
  *
+ * An evaluation that fails the way a real run exits (an unhandled rejection: a resource input
+ * that never resolves) leaves that thread's runtime waiting forever, as the process of a real run
+ * would be, so the thread is ended and the next request gets a new one.
+ *
  * The worker holds the process open only while a request is pending.
  */
 import * as path from "node:path";
@@ -24,12 +28,19 @@ export interface ThreadEvaluation {
     readonly hostModel: HostModel;
 }
 
-/** What the worker answers: the recording as JSON text (see {@link RecordingData}), or the evaluation's error. */
-export type ThreadReply = { readonly id: number; readonly text: string } | { readonly id: number; readonly error: { readonly name: string; readonly message: string } };
+/**
+ * What the worker answers: the recording as JSON text (see {@link RecordingData}), or the
+ * evaluation's error; `fatal` when the thread cannot evaluate anything after it.
+ */
+export type ThreadReply =
+    | { readonly id: number; readonly text: string }
+    | { readonly id: number; readonly error: { readonly name: string; readonly message: string }; readonly fatal: boolean };
 
 const WORKER_MODULE = path.join(__dirname, "evaluation-worker.ts");
 
-interface Pending {
+interface Queued {
+    readonly id: number;
+    readonly request: ThreadEvaluation;
     readonly resolve: (text: string) => void;
     readonly reject: (error: Error) => void;
 }
@@ -43,17 +54,31 @@ function evaluationError(error: { name: string; message: string }): Error {
 
 class EvaluationThread {
     private worker: Worker | undefined;
-    private readonly pending = new Map<number, Pending>();
+    /** Requests not yet answered, in order; the first is the one the worker has, once sent. */
+    private readonly queue: Queued[] = [];
+    private sent = false;
     private nextId = 1;
 
     evaluate(request: ThreadEvaluation): Promise<string> {
-        const worker = this.started();
-        const id = this.nextId++;
         return new Promise<string>((resolve, reject) => {
-            this.pending.set(id, { resolve, reject });
-            worker.ref();
-            worker.postMessage({ id, request });
+            this.queue.push({ id: this.nextId++, request, resolve, reject });
+            this.pump();
         });
+    }
+
+    /** Hand the next request to the worker (starting one when there is none). */
+    private pump(): void {
+        if (this.sent || this.queue.length === 0) {
+            if (this.queue.length === 0) {
+                this.worker?.unref();
+            }
+            return;
+        }
+        const worker = this.started();
+        worker.ref();
+        const head = this.queue[0];
+        this.sent = true;
+        worker.postMessage({ id: head.id, request: head.request });
     }
 
     private started(): Worker {
@@ -63,38 +88,44 @@ class EvaluationThread {
         // The worker loads TypeScript through tsx's require hook, as the tools and tests run under tsx.
         const tsx = require.resolve("tsx/cjs");
         const worker = new Worker(`require(${JSON.stringify(tsx)}); require(${JSON.stringify(WORKER_MODULE)});`, { eval: true });
-        worker.on("message", (reply: ThreadReply) => this.settle(reply));
-        worker.on("error", (error) => this.fail(error));
-        worker.on("exit", (code) => this.fail(new Error(`the evaluation thread exited with status ${code}`)));
-        worker.unref();
+        worker.on("message", (reply: ThreadReply) => this.settle(worker, reply));
+        worker.on("error", (error) => this.lost(worker, error));
+        worker.on("exit", (code) => this.lost(worker, new Error(`the evaluation thread exited with status ${code}`)));
         this.worker = worker;
         return worker;
     }
 
-    private settle(reply: ThreadReply): void {
-        const waiting = this.pending.get(reply.id);
-        this.pending.delete(reply.id);
-        if (this.pending.size === 0) {
-            this.worker?.unref();
-        }
-        if (waiting === undefined) {
+    private settle(worker: Worker, reply: ThreadReply): void {
+        const head = this.queue[0];
+        if (head === undefined || head.id !== reply.id) {
             return;
         }
+        this.queue.shift();
+        this.sent = false;
         if ("error" in reply) {
-            waiting.reject(evaluationError(reply.error));
+            head.reject(evaluationError(reply.error));
+            if (reply.fatal) {
+                // Its runtime still waits on the failed evaluation: end it; the next request starts another.
+                this.worker = undefined;
+                void worker.terminate();
+            }
         } else {
-            waiting.resolve(reply.text);
+            head.resolve(reply.text);
         }
+        this.pump();
     }
 
-    /** The thread is gone: every pending request fails with why, and the next request starts a new one. */
-    private fail(error: Error): void {
-        this.worker = undefined;
-        const waiting = [...this.pending.values()];
-        this.pending.clear();
-        for (const request of waiting) {
-            request.reject(error);
+    /** The thread ended or failed: the request it held fails with why, the rest go to a new thread. */
+    private lost(worker: Worker, error: Error): void {
+        if (this.worker !== worker) {
+            return;
         }
+        this.worker = undefined;
+        if (this.sent) {
+            this.sent = false;
+            this.queue.shift()?.reject(error);
+        }
+        this.pump();
     }
 }
 

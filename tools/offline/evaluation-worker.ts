@@ -2,9 +2,10 @@
  * The evaluation thread's side (see ./evaluation-thread.ts): each request is the stack program
  * recorded under mocks with the host model it names, one after another, answered as plain data.
  *
- * An unhandled rejection while a program runs fails that evaluation with its message, as the
- * SDK's run entry turns one into a failed update (pulumi/pulumi sdk/nodejs/cmd/run/run.ts,
- * `uncaughtHandler`).
+ * An unhandled rejection while a program runs fails that evaluation with its message at once, as
+ * the SDK's run entry logs it and ends the run (pulumi/pulumi sdk/nodejs/cmd/run/run.ts,
+ * `uncaughtHandler`); the reply says the thread is finished, since this runtime still waits on the
+ * input that failed.
  */
 import * as path from "node:path";
 import { parentPort } from "node:worker_threads";
@@ -15,15 +16,28 @@ import { recordProgram, type RecordingData } from "./recorder";
 
 const PROGRAM = path.join(__dirname, "..", "..", "index.ts");
 
-/** Rejections nothing handled while the current evaluation ran; undefined between evaluations. */
-let unhandled: unknown[] | undefined;
-process.on("unhandledRejection", (reason) => {
-    if (unhandled !== undefined) {
-        unhandled.push(reason);
-        return;
+const port = parentPort;
+if (port === null) {
+    throw new Error("evaluation-worker.ts runs as the evaluation thread (see ./evaluation-thread.ts), not as a program");
+}
+
+/** The request being evaluated, until it is answered. */
+let current: number | undefined;
+
+function reply(message: ThreadReply): void {
+    if (current === message.id) {
+        current = undefined;
+        port?.postMessage(message);
     }
-    // Nothing is evaluating, so no request can carry it: the thread ends, failing what is pending.
-    throw reason;
+}
+
+process.on("unhandledRejection", (reason) => {
+    if (current === undefined) {
+        // No evaluation to carry it: the thread ends, and the calling thread starts another.
+        throw reason;
+    }
+    const error = reason instanceof Error ? reason : new Error(String(reason));
+    reply({ id: current, error: { name: error.name, message: error.message }, fatal: true });
 });
 
 /** Whether a value holds a secret Output anywhere (the recording resolves outputs to plain values). */
@@ -41,10 +55,6 @@ async function holdsSecret(value: unknown): Promise<boolean> {
     return false;
 }
 
-function messageOf(reason: unknown): string {
-    return reason instanceof Error ? reason.message : String(reason);
-}
-
 /** The recording of `request` as JSON text: what crosses to the calling thread, and all a caller keeps. */
 async function evaluate(request: ThreadEvaluation): Promise<string> {
     const secretOutputs: string[] = [];
@@ -59,46 +69,28 @@ async function evaluate(request: ThreadEvaluation): Promise<string> {
         }
         return outputs;
     };
-    unhandled = [];
-    try {
-        const recording = await recordProgram({
-            stack: request.stack,
-            project: request.project,
-            config: request.config,
-            secretKeys: request.secretKeys,
-            preview: request.preview,
-            resolve: request.hostModel === "canned" ? cannedResolver : modelledResolver,
-            program,
-            sdkStackTraces: false,
-        });
-        // A rejection reported on the last turn of the evaluation is still the evaluation's.
-        await new Promise((resolve) => setImmediate(resolve));
-        if (unhandled.length > 0) {
-            throw new Error(messageOf(unhandled[0]));
-        }
-        const data: RecordingData = { resources: recording.resources, outputs: recording.outputs, secretOutputs };
-        return JSON.stringify(data);
-    } finally {
-        unhandled = undefined;
-    }
-}
-
-const port = parentPort;
-if (port === null) {
-    throw new Error("evaluation-worker.ts runs as the evaluation thread (see ./evaluation-thread.ts), not as a program");
-}
-
-/** Requests in arrival order: one recording at a time per thread. */
-let queue: Promise<void> = Promise.resolve();
-port.on("message", (message: { id: number; request: ThreadEvaluation }) => {
-    queue = queue.then(async () => {
-        let reply: ThreadReply;
-        try {
-            reply = { id: message.id, text: await evaluate(message.request) };
-        } catch (err) {
-            const error = err instanceof Error ? err : new Error(String(err));
-            reply = { id: message.id, error: { name: error.name, message: error.message } };
-        }
-        port.postMessage(reply);
+    const recording = await recordProgram({
+        stack: request.stack,
+        project: request.project,
+        config: request.config,
+        secretKeys: request.secretKeys,
+        preview: request.preview,
+        resolve: request.hostModel === "canned" ? cannedResolver : modelledResolver,
+        program,
+        sdkStackTraces: false,
     });
+    const data: RecordingData = { resources: recording.resources, outputs: recording.outputs, secretOutputs };
+    return JSON.stringify(data);
+}
+
+// One request at a time: the calling thread sends the next once this one is answered.
+port.on("message", (message: { id: number; request: ThreadEvaluation }) => {
+    current = message.id;
+    evaluate(message.request).then(
+        (text) => reply({ id: message.id, text }),
+        (err: unknown) => {
+            const error = err instanceof Error ? err : new Error(String(err));
+            reply({ id: message.id, error: { name: error.name, message: error.message }, fatal: false });
+        },
+    );
 });
