@@ -1,9 +1,11 @@
 /**
- * Test entry: `npm test` runs every tier in order (unit, policy, host, engine, cli) and prints
- * each tier's counts and wall time; `node --import tsx test/run.ts <tier>` runs one. The unit tier
- * runs in one process (test/support/unit-entry.ts loads every file of test/unit, and its recordings
- * of the program are queued one after another, since Pulumi's runtime state is process-global);
- * every other tier runs each test file in its own process (node --test).
+ * Test entry: `npm test` runs every tier in order (unit, process, policy, host, engine, cli) and
+ * prints each tier's counts and wall time; `node --import tsx test/run.ts <tier>` runs one. The unit
+ * tier runs in one process (test/support/unit-entry.ts loads every file of test/unit, and its
+ * recordings of the program are queued one after another, since Pulumi's runtime state is
+ * process-global); every other tier runs each test file in its own process (node --test). The
+ * process tier holds the tests whose subject is a process of its own (a command line's exit
+ * status, the package build, a run that only an exit shows failing); it needs only Node and npm.
  *
  * Host and engine tiers need root and a Docker engine. Where those are missing they are skipped
  * with the reason printed; with CI=true they fail instead. The cli tier runs its driver against a
@@ -14,19 +16,20 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-const TIERS = ["unit", "policy", "host", "engine", "cli"] as const;
+const TIERS = ["unit", "process", "policy", "host", "engine", "cli"] as const;
 type Tier = (typeof TIERS)[number];
 const HOST_TIERS: readonly Tier[] = ["host", "engine"];
 /**
  * Test files run at once, per tier (the unit tier's files share one process instead, see
- * {@link UNIT_ENTRY}). Policy files are independent: two on 2 cores. Host
+ * {@link UNIT_ENTRY}). Process files each start Node processes that load tsx and the SDKs, and
+ * policy files are independent: two at a time on 2 cores. Host
  * files each start their own test hosts (unique names, free ports, the image build serialised in
  * build.sh) and mostly wait on SSH, dockerd and timers: two at a time halve the tier's wall time.
  * Engine files too start their own hosts, and assert the order of steps and the measured gaps
  * only as reported numbers, not as time limits: two at a time. The cli tier shares the one
  * sandbox host: one at a time.
  */
-const CONCURRENCY: Readonly<Record<Exclude<Tier, "unit">, number>> = { policy: 2, host: 2, engine: 2, cli: 1 };
+const CONCURRENCY: Readonly<Record<Exclude<Tier, "unit">, number>> = { process: 2, policy: 2, host: 2, engine: 2, cli: 1 };
 /**
  * The unit tier's files run in one process, through an entry that loads each of them: the tier
  * pays for loading the SDKs and the program once, and evaluates each stack once, instead of once

@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { z } from "zod";
 import { CONFIG_SCHEMA } from "../components/config/schema";
+import { PROCESS_IO, type CommandIo } from "./command-io";
 import { keyRows, renderKeyTable, renderProjectConfig, replaceBetween } from "./config-docs-core";
 
 export const TABLE_BEGIN = "<!-- config-keys: generated from components/config/schema.ts by npm run config-docs -->";
@@ -33,22 +34,26 @@ export function generatedFiles(
     ];
 }
 
-function main(): void {
-    const check = process.argv.includes("--check");
-    const root = path.resolve(process.env.CONFIG_DOCS_ROOT ?? path.join(__dirname, ".."));
+/**
+ * The command line over the project at `root`: writes the stale files, or with `--check` names
+ * them and returns 1 (0 when both match the schema).
+ */
+export function main(argv: readonly string[], root: string, io: CommandIo): number {
+    const check = argv.includes("--check");
     const stale = generatedFiles(root).filter((entry) => entry.current !== entry.wanted);
     if (check) {
         for (const entry of stale) {
-            console.error(`${path.relative(root, entry.file)} differs from components/config/schema.ts. Fix: npm run config-docs, and commit the result`);
+            io.stderr(`${path.relative(root, entry.file)} differs from components/config/schema.ts. Fix: npm run config-docs, and commit the result\n`);
         }
-        process.exit(stale.length > 0 ? 1 : 0);
+        return stale.length > 0 ? 1 : 0;
     }
     for (const entry of stale) {
         fs.writeFileSync(entry.file, entry.wanted);
-        console.log(`wrote ${path.relative(root, entry.file)}`);
+        io.stdout(`wrote ${path.relative(root, entry.file)}\n`);
     }
+    return 0;
 }
 
 if (require.main === module) {
-    main();
+    process.exitCode = main(process.argv.slice(2), path.resolve(process.env.CONFIG_DOCS_ROOT ?? path.join(__dirname, "..")), PROCESS_IO);
 }

@@ -6,6 +6,7 @@
  * would apply it. No host, no Pulumi CLI and no operator key is needed.
  */
 import * as path from "node:path";
+import { PROCESS_IO, type CommandIo } from "./command-io";
 import { evaluateOffline } from "./offline/evaluate";
 import { STACKS_DIR, isEncryptedValue, readStackConfig, schemaSecretKeys, stackNames, standInKeyFile } from "./offline/stacks";
 import {
@@ -212,26 +213,27 @@ export function parsePlanDiffArgs(argv: readonly string[]): { stack: string; cha
     return { stack, changes, json, stacksDir };
 }
 
-async function main(argv: readonly string[]): Promise<number> {
+/** The command line: what it prints through `io`, and its exit status (2: usage, 1: a failed evaluation). */
+export async function main(argv: readonly string[], io: CommandIo): Promise<number> {
     if (argv.includes("--help") || argv.includes("-h")) {
-        process.stdout.write(`${USAGE}\n`);
+        io.stdout(`${USAGE}\n`);
         return 0;
     }
     try {
         const { stack, changes, json, stacksDir } = parsePlanDiffArgs(argv);
         const result = await planDiff(stack, changes, stacksDir);
-        process.stdout.write(json ? renderJson(result) : renderPlan(result));
+        io.stdout(json ? renderJson(result) : renderPlan(result));
         return 0;
     } catch (err) {
         if (err instanceof UsageError) {
-            process.stderr.write(`plan-diff: ${err.message}\n\n${USAGE}\n`);
+            io.stderr(`plan-diff: ${err.message}\n\n${USAGE}\n`);
             return 2;
         }
-        process.stderr.write(`plan-diff: ${(err as Error).message}\n`);
+        io.stderr(`plan-diff: ${(err as Error).message}\n`);
         return 1;
     }
 }
 
 if (require.main === module) {
-    void main(process.argv.slice(2)).then((code) => process.exit(code));
+    void main(process.argv.slice(2), PROCESS_IO).then((code) => process.exit(code));
 }

@@ -11,6 +11,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigError, parseConfig } from "../components/config";
+import { PROCESS_IO, type CommandIo } from "./command-io";
 import { packConfigForStack, type PackConfig } from "../policy/rules";
 import { encodeConfig } from "./offline/recorder";
 import { UsageError, stackInput } from "./plan-diff";
@@ -81,35 +82,36 @@ export function parseArgs(argv: readonly string[]): { stack: string; output?: st
     return { stack: positional[0], ...(output !== undefined && output !== "" ? { output } : {}) };
 }
 
-function main(argv: readonly string[]): number {
+/** The command line: what it prints through `io`, and its exit status (2: usage, 1: a config the program refuses). */
+export function main(argv: readonly string[], io: CommandIo): number {
     if (argv.includes("--help") || argv.includes("-h")) {
-        process.stdout.write(`${USAGE}\n`);
+        io.stdout(`${USAGE}\n`);
         return 0;
     }
     try {
         const { stack, output } = parseArgs(argv);
         const text = renderPolicyConfig(policyConfigFor(stack));
         if (output === undefined) {
-            process.stdout.write(text);
+            io.stdout(text);
         } else {
             fs.writeFileSync(output, text);
-            process.stderr.write(`policy-config: wrote ${path.resolve(output)}; use it with: pulumi preview --diff --policy-pack policy --policy-pack-config ${output}\n`);
+            io.stderr(`policy-config: wrote ${path.resolve(output)}; use it with: pulumi preview --diff --policy-pack policy --policy-pack-config ${output}\n`);
         }
         return 0;
     } catch (err) {
         if (err instanceof UsageError) {
-            process.stderr.write(`policy-config: ${err.message}\n\n${USAGE}\n`);
+            io.stderr(`policy-config: ${err.message}\n\n${USAGE}\n`);
             return 2;
         }
         if (err instanceof ConfigError) {
-            process.stderr.write(`policy-config: ${err.message}\n`);
+            io.stderr(`policy-config: ${err.message}\n`);
             return 1;
         }
-        process.stderr.write(`policy-config: ${(err as Error).message}\n`);
+        io.stderr(`policy-config: ${(err as Error).message}\n`);
         return 1;
     }
 }
 
 if (require.main === module) {
-    process.exit(main(process.argv.slice(2)));
+    process.exitCode = main(process.argv.slice(2), PROCESS_IO);
 }

@@ -1,5 +1,5 @@
 /**
- * Child process of test/unit/docker-provider-inputs.test.ts: one machine. Copies the project to
+ * Child process of test/process/docker-provider-inputs.test.ts: one machine. Copies the project to
  * `<machine root>/checkout`, puts the stacks' key files where their config points (`~/...` below
  * this process's HOME, a project-relative path below that checkout), and records every stack of
  * stacks/ (and one with a secret key) under this process's HOME / XDG_RUNTIME_DIR / TMPDIR, with

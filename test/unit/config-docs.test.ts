@@ -3,18 +3,17 @@
  * config schema (tools/config-docs.ts); `npm run lint` runs the check these tests exercise.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
-import { promisify } from "node:util";
 import { parse } from "yaml";
 import type { z } from "zod";
 import { CONFIG_KEYS } from "../../components/config";
 import { CONFIG_SCHEMA, keyDocs, unwrapped } from "../../components/config/schema";
 import { keyRows, renderProjectConfig } from "../../tools/config-docs-core";
-import { generatedFiles } from "../../tools/config-docs";
+import { generatedFiles, main } from "../../tools/config-docs";
+import { capturedIo } from "../support/captured-io";
 
 const ROOT = path.join(__dirname, "..", "..");
 const SHAPE = CONFIG_SCHEMA.shape as unknown as Record<string, z.ZodType>;
@@ -67,24 +66,17 @@ test("a key without documentation, or with a default written twice, stops the ge
     assert.throws(() => keyRows({ uiPort: twice }), /uiPort: its default is in the schema/);
 });
 
-test("--check fails on a hand edit of the table and names the file and the fix", async () => {
+test("--check fails on a hand edit of the table and names the file and the fix", () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "config-docs-"));
     try {
         fs.mkdirSync(path.join(root, "docs"));
         fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(root, "Pulumi.yaml"));
         const docs = fs.readFileSync(path.join(ROOT, "docs", "configuration.md"), "utf8");
         fs.writeFileSync(path.join(root, "docs", "configuration.md"), docs.replace("| `uiPort` | integer | `8800` |", "| `uiPort` | integer | `8080` |"));
-        // Awaited, not spawnSync: the unit tier's other files share this process.
-        const run = await promisify(execFile)(process.execPath, ["--import", "tsx", path.join(ROOT, "tools", "config-docs.ts"), "--check"], {
-            env: { ...process.env, CONFIG_DOCS_ROOT: root },
-            encoding: "utf8",
-        }).then(
-            ({ stderr }) => ({ status: 0, stderr }),
-            (failure: { code: number; stderr: string }) => ({ status: failure.code, stderr: failure.stderr }),
-        );
-        assert.equal(run.status, 1, run.stderr);
-        assert.match(run.stderr, /docs\/configuration\.md differs from components\/config\/schema\.ts\. Fix: npm run config-docs/);
-        assert.doesNotMatch(run.stderr, /Pulumi\.yaml/);
+        const io = capturedIo();
+        assert.equal(main(["--check"], root, io), 1, io.err());
+        assert.match(io.err(), /docs\/configuration\.md differs from components\/config\/schema\.ts\. Fix: npm run config-docs/);
+        assert.doesNotMatch(io.err(), /Pulumi\.yaml/);
     } finally {
         fs.rmSync(root, { recursive: true, force: true });
     }

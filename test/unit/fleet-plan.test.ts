@@ -6,12 +6,9 @@
  * document and the exit status of the command line.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { promisify } from "node:util";
 import { exitStatusOf, planFleet, renderFleetJson, renderFleetTable, summarisePlan, totalsOf, type FleetPlan, type FleetRow } from "../../tools/fleet-plan";
 import { runFleet, type FleetIo } from "../../tools/fleet";
 import { scriptNameOf } from "../../tools/offline/host-model";
@@ -20,9 +17,7 @@ import { STACKS_DIR, readStackConfig, stackNames } from "../../tools/offline/sta
 import { UsageError, planDiff } from "../../tools/plan-diff";
 import { diffRecordings } from "../../tools/plan-diff-core";
 import { CONTAINER, REMOTE_COMMAND } from "../../tools/replace-semantics";
-
-const execFileAsync = promisify(execFile);
-const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+import { copiedStackDir } from "../support/stack-copies";
 
 // ---------------------------------------------------------------------------------------------
 // The reduction, on hand-built recordings
@@ -116,13 +111,7 @@ describe("a stack's row", () => {
 
 /** A stack directory of copies of real stacks, plus extra files, removed at the end. */
 function stackDir(copies: readonly string[], extra: Record<string, string> = {}): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-plan-test-"));
-    for (const stack of copies) {
-        fs.copyFileSync(path.join(STACKS_DIR, `Pulumi.${stack}.yaml`), path.join(dir, `Pulumi.${stack}.yaml`));
-    }
-    for (const [stack, text] of Object.entries(extra)) {
-        fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), text);
-    }
+    const dir = copiedStackDir(copies, extra);
     temporary.push(dir);
     return dir;
 }
@@ -284,13 +273,9 @@ describe("the command line", () => {
 
     test("one process plans every stack and exits 1 when one is rejected, with the JSON document on stdout", async () => {
         const dir = stackDir(["acme-online", "globex-airgap"]);
-        const cli = path.join(PROJECT_DIR, "tools", "fleet.ts");
-        const failure = await execFileAsync(process.execPath, ["--import", "tsx", cli, "plan", "hosts[2].role=operator", "--json", "--stacks-dir", dir], { cwd: PROJECT_DIR }).then(
-            () => assert.fail("fleet plan exited 0 with a rejected stack"),
-            (err: { code: number; stdout: string }) => err,
-        );
-        assert.equal(failure.code, 1);
-        const doc = JSON.parse(failure.stdout) as { stacks: { stack: string; status: string }[] };
+        const streams = io();
+        assert.equal(await runFleet(["plan", "hosts[2].role=operator", "--json", "--stacks-dir", dir], streams), 1);
+        const doc = JSON.parse(streams.out.join("")) as { stacks: { stack: string; status: string }[] };
         assert.deepEqual(doc.stacks.map((s) => `${s.stack}: ${s.status}`), ["acme-online: rejected", "globex-airgap: planned"]);
     });
 });

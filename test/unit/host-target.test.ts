@@ -2,15 +2,14 @@
  * ReplicatedHost and a smaller host component built from plain args and a HostTarget whose
  * address is another resource's output, all under one set of mocks: the connection every remote
  * command gets, the docker provider's ssh, the errors of targets that cannot work (each naming
- * the argument) and an Input address that is refused when it resolves. One more evaluation, in a
- * process of its own, shows that such an address fails the run at the component's command.
+ * the argument) and an Input address that is refused when it resolves (that such an address
+ * fails a whole run at the component's command is shown in a process of its own, in
+ * test/process/deploy-time-failures.test.ts).
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
-import { promisify } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { defaultSshFilesLocation } from "../../components/docker/provider";
@@ -21,38 +20,15 @@ import { ReplicatedHost, type ReplicatedHostArgs } from "../../components/replic
 import { cannedResolver } from "../../tools/offline/host-model";
 import { recordProgramQueued, type RecordedResource, type Recording } from "../../tools/offline/recorder";
 import { standInKeyFile } from "../../tools/offline/stacks";
+import { BAD_VM_ADDRESS } from "../support/rejected-inputs";
 
 const PROJECT = "host-target-unit";
 const STACK = "unit";
 /** What the stand-in VM resource reports as its address; known only once it "exists". */
 const VM_ADDRESS = "192.0.2.10";
-const BAD_VM_ADDRESS = "not an address; rm -rf /";
 const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nhost-target-unit\n-----END OPENSSH PRIVATE KEY-----\n";
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHt0lW8jY2OFo3QhMbo7V1H0Lr1iJ5qk3o1pQ0yTw9nA";
 const VM_REF = "random:index/randomString:RandomString::vm-address";
-const REPO = path.join(__dirname, "..", "..");
-/**
- * A program whose VersionGuard dials an Input address that resolves to no address, evaluated in
- * its own process (a failed registration never lets the evaluation finish, as in a real run);
- * prints which commands were registered and the errors the run reported.
- */
-const BAD_INPUT_CHILD = `
-const random = require("@pulumi/random");
-const { VersionGuard } = require("./components/host");
-const { recordProgram } = require("./tools/offline/recorder");
-const errors = [];
-const registered = [];
-process.on("unhandledRejection", (err) => errors.push(String(err)));
-recordProgram({ stack: "unit", project: "host-target-unit", config: {}, sdkStackTraces: false,
-    resolve: (r) => (r.type === "random:index/randomString:RandomString" ? { result: process.argv[1] } : undefined),
-    onRegister: (r) => registered.push(r.name),
-    program: () => {
-        const vm = new random.RandomString("vm-address", { length: 12 });
-        new VersionGuard("late", { target: { address: vm.result, privateKey: "key" }, version: "2.53.2", channel: "stable" });
-    } }).catch((err) => errors.push(String(err)));
-setTimeout(() => { console.log(JSON.stringify({ registered, errors })); process.exit(0); }, 3000);
-`;
-
 interface Evaluation {
     readonly recording: Recording;
     /** Constructor errors by case name (undefined: the constructor did not throw). */
@@ -224,18 +200,4 @@ test("ReplicatedHost lists every bad argument of its own, each by name", async (
 test("an Input address that is no host name or IP address fails when it resolves, naming target.address", async () => {
     const { badAddress } = await evaluation;
     await assert.rejects(badAddress, /^HostArgsError: VersionGuard late: target\.address "not an address; rm -rf \/" must be a DNS host name or an IP address$/);
-});
-
-test("a component whose Input address resolves to no address fails the run there, and its command is never registered", async () => {
-    // Awaited, not spawnSync: the unit tier's other files share this process. Its exit status is
-    // the SDK's; the report on stdout is what counts.
-    const child = await promisify(execFile)(process.execPath, ["--import", "tsx", "-e", BAD_INPUT_CHILD, BAD_VM_ADDRESS], { cwd: REPO, encoding: "utf8", timeout: 120_000 }).catch(
-        (failure: { stdout?: string; stderr?: string }) => ({ stdout: failure.stdout ?? "", stderr: failure.stderr ?? "" }),
-    );
-    assert.match(child.stdout, /"registered"/, child.stderr);
-    const report = JSON.parse(child.stdout.trim().split("\n").pop() ?? "{}") as { registered: string[]; errors: string[] };
-    assert.ok(report.registered.includes("vm-address") && report.registered.includes("late"), `registered: ${report.registered.join(", ")}`);
-    assert.ok(!report.registered.includes("late-version-guard"), `registered: ${report.registered.join(", ")}`);
-    const expected = /error serializing property "connection": VersionGuard late: target\.address "not an address; rm -rf \/" must be a DNS host name or an IP address/;
-    assert.ok(report.errors.some((err) => expected.test(err)), report.errors.join("\n"));
 });

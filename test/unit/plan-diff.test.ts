@@ -5,12 +5,10 @@
  * a bad value that must come back as the program's own config error.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { before, describe, test } from "node:test";
-import { promisify } from "node:util";
 import {
     applyAssignments,
     changedPaths,
@@ -25,14 +23,12 @@ import {
     type PlanDiff,
     type RecordingData,
 } from "../../tools/plan-diff-core";
-import { UsageError, evaluate, parsePlanDiffArgs, planDiff, renderJson, renderPlan, stackInput } from "../../tools/plan-diff";
+import { UsageError, evaluate, main, parsePlanDiffArgs, planDiff, renderJson, renderPlan, stackInput } from "../../tools/plan-diff";
 import { CONTAINER, NETWORK, RANDOM_PASSWORD, REMOTE_COMMAND, REMOTE_IMAGE, inputSemantics } from "../../tools/replace-semantics";
 import { scriptArgsOf, scriptNameOf } from "../../tools/offline/host-model";
 import type { RecordedResource } from "../../tools/offline/recorder";
 import { STACKS_DIR } from "../../tools/offline/stacks";
-
-const execFileAsync = promisify(execFile);
-const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+import { capturedIo } from "../support/captured-io";
 
 // ---------------------------------------------------------------------------------------------
 // Pure parts
@@ -468,28 +464,20 @@ describe("impact of real changes", () => {
 
 describe("the command line", () => {
     test("a bad proposed value gets the program's own config error (exit 1)", async () => {
-        const cli = path.join(PROJECT_DIR, "tools", "plan-diff.ts");
-        const failure = await execFileAsync(process.execPath, ["--import", "tsx", cli, "acme-online", "uiPort=eighty"], { cwd: PROJECT_DIR }).then(
-            () => assert.fail("plan-diff accepted uiPort=eighty"),
-            (err: { code: number; stderr: string; stdout: string }) => err,
-        );
-        assert.equal(failure.code, 1);
-        assert.match(failure.stderr, /proposed change is rejected by the program/);
-        assert.match(failure.stderr, /replicated:uiPort: must be an integer, got "eighty"/);
-        assert.equal(failure.stdout, "");
+        const io = capturedIo();
+        assert.equal(await main(["acme-online", "uiPort=eighty"], io), 1);
+        assert.match(io.err(), /proposed change is rejected by the program/);
+        assert.match(io.err(), /replicated:uiPort: must be an integer, got "eighty"/);
+        assert.equal(io.out(), "");
     });
 
     test("usage errors name the problem before anything is evaluated; the CLI exits 2", async () => {
         await assert.rejects(planDiff("no-such-stack", ["version=2.54.0"]), (err: Error) => err instanceof UsageError && /no stack "no-such-stack" in stacks\/ \(known: .*acme-online/.test(err.message));
         await assert.rejects(planDiff("acme-online", ["hosts[9].name=x"]), (err: Error) => err instanceof UsageError && /the list has 1 item/.test(err.message));
         await assert.rejects(planDiff("acme-online", ["hosts"]), (err: Error) => err instanceof UsageError && /expected key=value/.test(err.message));
-        const cli = path.join(PROJECT_DIR, "tools", "plan-diff.ts");
-        const failure = await execFileAsync(process.execPath, ["--import", "tsx", cli], { cwd: PROJECT_DIR }).then(
-            () => assert.fail("plan-diff ran without a stack"),
-            (err: { code: number; stderr: string }) => err,
-        );
-        assert.equal(failure.code, 2);
-        assert.match(failure.stderr, /usage: npm run plan-diff -- <stack>/);
+        const io = capturedIo();
+        assert.equal(await main([], io), 2);
+        assert.match(io.err(), /usage: npm run plan-diff -- <stack>/);
     });
 
     test("a secret on the command line is refused as a usage error, before anything is evaluated, without echoing it", async () => {

@@ -5,20 +5,15 @@
  * to write.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import { promisify } from "node:util";
 import { packConfigForStack } from "../../policy/rules";
-import { parseArgs, policyConfigFor, policyConfigFromConfig, renderPolicyConfig } from "../../tools/policy-config";
+import { main, parseArgs, policyConfigFor, policyConfigFromConfig, renderPolicyConfig } from "../../tools/policy-config";
 import { UsageError } from "../../tools/plan-diff";
+import { capturedIo } from "../support/captured-io";
 import { readStackConfig, stackConfigForTest, stackNames } from "../support/stacks";
-
-const execFileAsync = promisify(execFile);
-const PROJECT_DIR = path.resolve(__dirname, "..", "..");
-const CLI = path.join(PROJECT_DIR, "tools", "policy-config.ts");
 
 describe("pack config per stack", () => {
     for (const stack of stackNames()) {
@@ -71,22 +66,20 @@ describe("the command line", () => {
         }
     });
 
-    test("--output writes the file; an unknown stack exits 2 with the known ones", async () => {
+    test("--output writes the file; an unknown stack exits 2 with the known ones", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "policy-config-"));
         try {
             const file = path.join(dir, "policy.globex-airgap.json");
-            const { stdout, stderr } = await execFileAsync(process.execPath, ["--import", "tsx", CLI, "globex-airgap", "--output", file], { cwd: PROJECT_DIR });
-            assert.equal(stdout, "");
-            assert.match(stderr, /--policy-pack-config /);
+            const written = capturedIo();
+            assert.equal(main(["globex-airgap", "--output", file], written), 0);
+            assert.equal(written.out(), "");
+            assert.match(written.err(), /--policy-pack-config /);
             assert.deepEqual(JSON.parse(fs.readFileSync(file, "utf8")), policyConfigFor("globex-airgap"));
 
-            const failure = await execFileAsync(process.execPath, ["--import", "tsx", CLI, "no-such-stack"], { cwd: PROJECT_DIR }).then(
-                () => assert.fail("policy-config accepted an unknown stack"),
-                (err: { code: number; stderr: string; stdout: string }) => err,
-            );
-            assert.equal(failure.code, 2);
-            assert.match(failure.stderr, /no stack "no-such-stack" in stacks\/ \(known: .*globex-airgap/);
-            assert.equal(failure.stdout, "");
+            const failure = capturedIo();
+            assert.equal(main(["no-such-stack"], failure), 2);
+            assert.match(failure.err(), /no stack "no-such-stack" in stacks\/ \(known: .*globex-airgap/);
+            assert.equal(failure.out(), "");
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }

@@ -33,7 +33,7 @@ function sourceScripts(dir: string, prefix = ""): string[] {
     });
 }
 
-/** Runs a command to its end without blocking this process (other test files share it). */
+/** Runs a command to its end; a non-zero exit rejects with its output. */
 const run = promisify(execFile);
 
 before(async () => {

@@ -3,7 +3,7 @@
  * different places is recorded for every stack under two machines' HOME, XDG_RUNTIME_DIR and
  * TMPDIR, and the recorded inputs must be equal (a difference would show as a provider update in another
  * operator's or CI's preview). The key copy and known_hosts files the inputs name are checked
- * where ssh looks for them. Also the environment variables that would redirect the provider.
+ * where ssh looks for them. Each machine is a process of its own (test/support/record-inputs-child.ts).
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { assertDockerEnvironment, dockerEnvironmentProblems, portableKeyPath, SSH_FILES_DIR } from "../../components/docker/provider";
+import { SSH_FILES_DIR } from "../../components/docker/provider";
 import { providerSettings } from "../support/container-runner";
 
 type Recorded = Record<string, Array<{ type: string; name: string; inputs: Record<string, unknown> }>>;
@@ -120,29 +120,5 @@ describe("docker provider inputs on two machines", () => {
             }
         }
         assert.ok(copies > 0);
-    });
-});
-
-describe("naming a configured key file for ssh", () => {
-    const places = { projectDir: "/home/alice/src/replicated", home: "/home/alice", passwdHome: "/home/alice" };
-    test("inside the project: relative to it; below the home directory: ~/; elsewhere: as configured", () => {
-        assert.equal(portableKeyPath("/home/alice/src/replicated/.sandbox/id_ed25519", places), ".sandbox/id_ed25519");
-        assert.equal(portableKeyPath("/home/alice/.ssh/acme_ed25519", places), "~/.ssh/acme_ed25519");
-        assert.equal(portableKeyPath("/etc/replicated/keys/acme", places), "/etc/replicated/keys/acme");
-    });
-    test("$HOME other than the passwd home: ssh's ~ names another file, so the key is copied", () => {
-        assert.equal(portableKeyPath("/tmp/ci-home/.ssh/acme_ed25519", { ...places, home: "/tmp/ci-home" }), undefined);
-    });
-});
-
-describe("environment that redirects the docker provider", () => {
-    test("DOCKER_CONTEXT and the TLS variables are refused, each named with its fix", () => {
-        assert.deepEqual(dockerEnvironmentProblems({ DOCKER_HOST: "tcp://x:2376", DOCKER_SSH_OPTS: "-v", HOME: "/root" }), []);
-        const problems = dockerEnvironmentProblems({ DOCKER_CONTEXT: "remote", DOCKER_CERT_PATH: "/certs", DOCKER_CERT_MATERIAL: "", DOCKER_KEY_MATERIAL: "k" });
-        assert.equal(problems.length, 3);
-        assert.match(problems[0], /^DOCKER_CONTEXT is set: .*Fix: unset DOCKER_CONTEXT/);
-        assert.match(problems[1], /^DOCKER_CERT_PATH is set: .*TLS/);
-        assert.match(problems[2], /^DOCKER_KEY_MATERIAL is set/);
-        assert.throws(() => assertDockerEnvironment({ DOCKER_CONTEXT: "remote" }), /redirect the docker provider:\n {2}- DOCKER_CONTEXT/);
     });
 });
