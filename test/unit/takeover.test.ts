@@ -30,8 +30,8 @@ import { ReplicatedHost, type ReplicatedHostArgs } from "../../components/replic
 import { loadScript } from "../../components/shell";
 import { CANNED_DAEMON_TOKEN, cannedResolver, scriptNameOf } from "../support/canned-outputs";
 import { recordComponent } from "../support/component-recorder";
-import { recordCanned, recordProgramQueued, type RecordedResource, type Recording, type Resolver } from "../support/mock-recorder";
-import { fixtureKeyFile, stackConfigForTest, stackNames } from "../support/stacks";
+import { recordProgramQueued, type RecordedResource, type Recording, type Resolver } from "../support/mock-recorder";
+import { fixtureKeyFile, recordStack, stackNames } from "../support/stacks";
 import { diffRecordings, takeoverNotes } from "../../tools/plan-diff-core";
 
 const COMMAND = "command:remote:Command";
@@ -150,8 +150,6 @@ describe("config keys", () => {
 
 // ---------------------------------------------------------------------------------------------
 // What the program registers: each stack's own evaluation (shared with stacks.test.ts)
-
-const recordStack = (stack: string): Promise<Recording> => recordCanned({ stack, config: stackConfigForTest(stack) });
 
 const commandsOf = (recording: Recording, script: string): RecordedResource[] => recording.byType(COMMAND).filter((r) => scriptNameOf(r) === script);
 const hostOf = (resource: RecordedResource): number => (resource.inputs.connection as { port: number }).port;
@@ -363,8 +361,15 @@ describe("stacks whose hosts hold no script token keep their generated token and
             sdkStackTraces: false,
         });
         assert.equal(commandsOf(recording, "read-daemon-token").length, 0, "rotateDaemonToken reads nothing");
-        const daemon = recording.find(CONTAINER, "solo-core-replicated");
-        assert.ok((daemon.inputs.envs as string[]).includes(`DAEMON_TOKEN=${CANNED_DAEMON_TOKEN}`), "the daemon runs with the generated token");
+        const tokens = recording.byType(CONTAINER).flatMap((c) => ((c.inputs.envs as string[] | undefined) ?? []).filter((e) => e.startsWith("DAEMON_TOKEN=")).map((e) => [c.name, e]));
+        assert.deepEqual(
+            tokens.sort(),
+            [
+                ["solo-core-replicated", `DAEMON_TOKEN=${CANNED_DAEMON_TOKEN}`],
+                ["solo-core-replicated-operator", `DAEMON_TOKEN=${CANNED_DAEMON_TOKEN}`],
+            ].sort(),
+            "the daemon and the operator run with the generated token",
+        );
     });
 });
 
