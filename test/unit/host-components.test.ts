@@ -26,7 +26,7 @@ import {
 import { SUDO_UNAVAILABLE_EXIT, loadScript } from "../../components/shell";
 import { CANNED_DAEMON_TOKEN, CANNED_DOCKER_GID, CANNED_UID, cannedResolver, scriptArgsOf, scriptNameOf } from "../support/canned-outputs";
 import { recordComponent } from "../support/component-recorder";
-import type { RecordedResource, Recording } from "../support/mock-recorder";
+import type { Recording } from "../support/mock-recorder";
 
 const COMMAND = "command:remote:Command";
 const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nhost-components-unit\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -50,10 +50,14 @@ function constructorError(build: () => unknown): string | undefined {
     }
 }
 
-/** What every host command shares: script on stdin, connection, options, no secret in its text. */
-function assertHostCommand(resource: RecordedResource, expected: { script: string; args: string[]; parent: string; target: HostTarget }): void {
-    const name = resource.name;
+/**
+ * What every host command shares: the component's only child, script on stdin, connection,
+ * options, no secret in its text.
+ */
+function assertHostCommand(recording: Recording, name: string, expected: { script: string; args: string[]; parent: string; target: HostTarget }): void {
+    const resource = recording.find(COMMAND, name);
     assert.equal(resource.parent, expected.parent, `${name}: parent`);
+    assert.deepEqual(recording.childrenOf(expected.parent).map((child) => `${child.type}::${child.name}`), [`${COMMAND}::${name}`], `${name}: the component's one resource`);
     assert.equal(scriptNameOf(resource), expected.script, `${name}: script`);
     assert.deepEqual(scriptArgsOf(resource), expected.args, `${name}: arguments`);
     assert.equal(resource.inputs.stdin, loadScript(expected.script), `${name}: the script travels on stdin unchanged`);
@@ -130,9 +134,9 @@ describe("ServiceAccount", () => {
 
     test("service-account mode: <name>-account runs account.sh with the name, pinned uid and adoption, after the component's dependsOn", () => {
         const command = run.recording.find(COMMAND, "svc-account");
-        assertHostCommand(command, { script: "account", args: ["replicated", "svc_repl", "1017", "svc_repl", "true"], parent: "replicated:host:ServiceAccount::svc", target: ROOT });
+        assertHostCommand(run.recording, command.name, { script: "account", args: ["replicated", "svc_repl", "1017", "svc_repl", "true"], parent: "replicated:host:ServiceAccount::svc", target: ROOT });
         assert.deepEqual(command.options.dependsOn, [GATE], "the component's dependsOn holds for the command itself");
-        assertHostCommand(run.recording.find(COMMAND, "defaults-account"), {
+        assertHostCommand(run.recording, "defaults-account", {
             script: "account",
             args: ["replicated", "replicated", "", "", "false"],
             parent: "replicated:host:ServiceAccount::defaults",
@@ -141,7 +145,7 @@ describe("ServiceAccount", () => {
     });
 
     test("root mode: only <name>-docker-group, with root root '' whatever serviceUser says", () => {
-        assertHostCommand(run.recording.find(COMMAND, "legacy-docker-group"), {
+        assertHostCommand(run.recording, "legacy-docker-group", {
             script: "account",
             args: ["root", "root", "", "", "false"],
             parent: "replicated:host:ServiceAccount::legacy",
@@ -178,7 +182,7 @@ describe("HostDirectories", () => {
 
     test("<name>-directories runs directories.sh with uid, gid and role; ids from the account make it wait for the account", () => {
         const operator = run.recording.find(COMMAND, "node-directories");
-        assertHostCommand(operator, {
+        assertHostCommand(run.recording, operator.name, {
             script: "directories",
             args: [String(CANNED_UID), String(CANNED_DOCKER_GID), "operator"],
             parent: "replicated:host:HostDirectories::node",
@@ -186,7 +190,7 @@ describe("HostDirectories", () => {
         });
         assert.ok(operator.options.dependsOn.includes(`${COMMAND}::acct-account`), "directories wait for the account's ids");
         const primary = run.recording.find(COMMAND, "primary-directories");
-        assertHostCommand(primary, { script: "directories", args: ["0", "994", "primary"], parent: "replicated:host:HostDirectories::primary", target: ROOT });
+        assertHostCommand(run.recording, primary.name, { script: "directories", args: ["0", "994", "primary"], parent: "replicated:host:HostDirectories::primary", target: ROOT });
         assert.deepEqual(primary.options.dependsOn, []);
     });
 
@@ -211,10 +215,10 @@ describe("OwnershipRepair", () => {
 
     test("<name>-ownership runs repair-ownership.sh with uid and gid, after the component's dependsOn and the account's ids", () => {
         const repair = run.recording.find(COMMAND, "host-ownership");
-        assertHostCommand(repair, { script: "repair-ownership", args: [String(CANNED_UID), String(CANNED_DOCKER_GID)], parent: "replicated:host:OwnershipRepair::host", target: ROOT });
+        assertHostCommand(run.recording, repair.name, { script: "repair-ownership", args: [String(CANNED_UID), String(CANNED_DOCKER_GID)], parent: "replicated:host:OwnershipRepair::host", target: ROOT });
         assert.ok(repair.options.dependsOn.includes(GATE), "the component's dependsOn holds for the command itself");
         assert.ok(repair.options.dependsOn.includes(`${COMMAND}::acct-account`));
-        assertHostCommand(run.recording.find(COMMAND, "plain-ownership"), { script: "repair-ownership", args: ["2001", "2002"], parent: "replicated:host:OwnershipRepair::plain", target: SUDO });
+        assertHostCommand(run.recording, "plain-ownership", { script: "repair-ownership", args: ["2001", "2002"], parent: "replicated:host:OwnershipRepair::plain", target: SUDO });
     });
 
     test("the summary is parsed from the script's last line", () => {
@@ -240,12 +244,12 @@ describe("InstallDetection", () => {
 
     test("<name>-detect-install runs detect-install.sh with runAs, the account name, a pinned uid and the role, waiting for nothing by default", () => {
         const fresh = run.recording.find(COMMAND, "fresh-detect-install");
-        assertHostCommand(fresh, { script: "detect-install", args: ["replicated", "replicated", "", "primary"], parent: "replicated:host:InstallDetection::fresh", target: ROOT });
+        assertHostCommand(run.recording, fresh.name, { script: "detect-install", args: ["replicated", "replicated", "", "primary"], parent: "replicated:host:InstallDetection::fresh", target: ROOT });
         assert.deepEqual(fresh.options.dependsOn, [], "detection waits for nothing");
         const pinned = run.recording.find(COMMAND, "pinned-detect-install");
-        assertHostCommand(pinned, { script: "detect-install", args: ["replicated", "svc", "1017", "operator"], parent: "replicated:host:InstallDetection::pinned", target: SUDO });
+        assertHostCommand(run.recording, pinned.name, { script: "detect-install", args: ["replicated", "svc", "1017", "operator"], parent: "replicated:host:InstallDetection::pinned", target: SUDO });
         assert.deepEqual(pinned.options.dependsOn, [GATE], "the component's dependsOn holds for the command itself");
-        assertHostCommand(run.recording.find(COMMAND, "legacy-detect-install"), {
+        assertHostCommand(run.recording, "legacy-detect-install", {
             script: "detect-install",
             args: ["root", "replicated", "", "primary"],
             parent: "replicated:host:InstallDetection::legacy",
@@ -297,7 +301,7 @@ describe("DaemonTokenCarryOver", () => {
     test("<name>-read runs read-daemon-token.sh without arguments, its output secret and never logged", () => {
         for (const [name, target] of [["fresh-daemon-token", ROOT], ["script-daemon-token", SUDO]] as const) {
             const read = rec().find(COMMAND, `${name}-read`);
-            assertHostCommand(read, { script: "read-daemon-token", args: [], parent: `replicated:host:DaemonTokenCarryOver::${name}`, target });
+            assertHostCommand(rec(), read.name, { script: "read-daemon-token", args: [], parent: `replicated:host:DaemonTokenCarryOver::${name}`, target });
             assert.equal(read.inputs.logging, "none");
             for (const output of ["stdout", "stderr"]) {
                 assert.ok(read.options.additionalSecretOutputs.includes(output), `${read.name}: ${output} is a secret output`);
@@ -329,10 +333,10 @@ describe("InstallerTakeover", () => {
 
     test("<name>-takeover runs takeover.sh with the role and the fallback (default 300 s), after the component's dependsOn", () => {
         const primary = run.recording.find(COMMAND, "primary-takeover");
-        assertHostCommand(primary, { script: "takeover", args: ["primary", "300"], parent: "replicated:host:InstallerTakeover::primary", target: ROOT });
+        assertHostCommand(run.recording, primary.name, { script: "takeover", args: ["primary", "300"], parent: "replicated:host:InstallerTakeover::primary", target: ROOT });
         assert.deepEqual(primary.options.dependsOn, []);
         const node = run.recording.find(COMMAND, "node-takeover");
-        assertHostCommand(node, { script: "takeover", args: ["operator", "30"], parent: "replicated:host:InstallerTakeover::node", target: SUDO });
+        assertHostCommand(run.recording, node.name, { script: "takeover", args: ["operator", "30"], parent: "replicated:host:InstallerTakeover::node", target: SUDO });
         assert.deepEqual(node.options.dependsOn, [GATE], "the component's dependsOn holds for the command itself");
     });
 
@@ -361,10 +365,10 @@ describe("TakeoverConfirmation", () => {
 
     test("<name>-takeover-confirm runs takeover-confirm.sh with the role only, after the component's dependsOn", () => {
         const primary = run.recording.find(COMMAND, "primary-takeover-confirm");
-        assertHostCommand(primary, { script: "takeover-confirm", args: ["primary"], parent: "replicated:host:TakeoverConfirmation::primary", target: ROOT });
+        assertHostCommand(run.recording, primary.name, { script: "takeover-confirm", args: ["primary"], parent: "replicated:host:TakeoverConfirmation::primary", target: ROOT });
         assert.deepEqual(primary.options.dependsOn, []);
         const node = run.recording.find(COMMAND, "node-takeover-confirm");
-        assertHostCommand(node, { script: "takeover-confirm", args: ["operator"], parent: "replicated:host:TakeoverConfirmation::node", target: SUDO });
+        assertHostCommand(run.recording, node.name, { script: "takeover-confirm", args: ["operator"], parent: "replicated:host:TakeoverConfirmation::node", target: SUDO });
         assert.deepEqual(node.options.dependsOn, [GATE], "the component's dependsOn holds for the command itself");
     });
 
