@@ -280,17 +280,18 @@ function wiredHosts(hosts: Readonly<Record<string, HostSettings>>, token: "gener
     };
 }
 
-const wiredRecordings = new Map<string, Promise<Recording>>();
-/** Each wiring recorded once, when a test first asks for it. */
-function recordWired(key: "generated" | "carriedOver" | "tokenOnPrimary" | "withNewHost"): Promise<Recording> {
+/** The wirings the tests below compare, each recorded once, when a test first asks for it. */
+const WIRINGS = {
+    generated: () => recordComponent(wiredHosts(HOSTS, "generated")),
+    carriedOver: () => recordComponent(wiredHosts(HOSTS, "carried-over")),
+    tokenOnPrimary: () => recordComponent(wiredHosts(HOSTS, "carried-over"), { resolve: tokenOnPrimary }),
+    withNewHost: () => recordComponent(wiredHosts({ ...HOSTS, "site-node-3": operatorAt("10.40.0.3") }, "carried-over")),
+};
+const wiredRecordings = new Map<keyof typeof WIRINGS, Promise<Recording>>();
+function recordWired(key: keyof typeof WIRINGS): Promise<Recording> {
     let recording = wiredRecordings.get(key);
     if (recording === undefined) {
-        recording =
-            key === "generated"
-                ? recordComponent(wiredHosts(HOSTS, "generated"))
-                : key === "tokenOnPrimary"
-                  ? recordComponent(wiredHosts(HOSTS, "carried-over"), { resolve: tokenOnPrimary })
-                  : recordComponent(wiredHosts(key === "withNewHost" ? { ...HOSTS, "site-node-3": operatorAt("10.40.0.3") } : HOSTS, "carried-over"));
+        recording = WIRINGS[key]();
         wiredRecordings.set(key, recording);
     }
     return recording;
