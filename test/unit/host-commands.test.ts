@@ -1,8 +1,9 @@
 /**
  * The host commands (account, directories, ownership repair): the pure argument builders and
  * summary parsers, the static scripts' shape, and what every stack records under mocks:
- * one command of each kind per host with the right arguments, connection and options, no
- * secret in any command string, and command inputs that a version bump leaves untouched.
+ * one command of each kind per host with the right arguments, connection and options, and no
+ * secret in any command string. How a version bump or the switch to the service account changes
+ * these commands is in host-setting-changes.test.ts, on hosts built with plain args.
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -22,7 +23,7 @@ import {
 import { SCRIPTS_DIR, SUDO_UNAVAILABLE_EXIT, loadScript, remoteInvocation } from "../../components/shell";
 import { CANNED_DAEMON_TOKEN, CANNED_DOCKER_GID, CANNED_UID, scriptArgsOf, scriptNameOf } from "../support/canned-outputs";
 import { recordCanned, type RecordedResource, type Recording } from "../support/mock-recorder";
-import { fixtureKeyFile, readStackConfig, stackConfigForTest, stackNames } from "../support/stacks";
+import { fixtureKeyFile, stackConfigForTest, stackNames } from "../support/stacks";
 
 const COMMAND = "command:remote:Command";
 const HOST_SCRIPTS = ["account", "directories", "repair-ownership"] as const;
@@ -168,23 +169,20 @@ describe("scripts", () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// What the program records, for every stack and a few variants
+// What the program records, for every stack (the stacks' own evaluations, shared with stacks.test.ts)
 
 const recordings = new Map<string, Recording>();
-const variants: Record<string, { stack: string; config: Record<string, unknown> }> = {};
+const evaluations: Record<string, { stack: string; config: Record<string, unknown> }> = {};
 for (const stack of stackNames()) {
-    variants[stack] = { stack, config: stackConfigForTest(stack) };
+    evaluations[stack] = { stack, config: stackConfigForTest(stack) };
 }
-variants["acme-online@next-version"] = { stack: "acme-online", config: stackConfigForTest("acme-online", { version: "2.54.0" }) };
-variants["globex-airgap@runAs-replicated"] = { stack: "globex-airgap", config: stackConfigForTest("globex-airgap", { runAs: "replicated" }) };
-variants["globex-airgap@next-version"] = { stack: "globex-airgap", config: stackConfigForTest("globex-airgap", { version: "2.42.0" }) };
 
 before(async () => {
-    const entries = Object.entries(variants);
+    const entries = Object.entries(evaluations);
     // Two at a time: the machine has two cores.
     for (let index = 0; index < entries.length; index += 2) {
         const batch = entries.slice(index, index + 2);
-        const results = await Promise.all(batch.map(([, variant]) => recordCanned(variant)));
+        const results = await Promise.all(batch.map(([, evaluation]) => recordCanned(evaluation)));
         batch.forEach(([key], i) => recordings.set(key, results[i]));
     }
 });
@@ -211,13 +209,13 @@ function stackHosts(config: Record<string, unknown>): StackHost[] {
     return config.hosts as StackHost[];
 }
 
-for (const [key, variant] of Object.entries(variants)) {
+for (const [key, evaluation] of Object.entries(evaluations)) {
     describe(`recorded host commands: ${key}`, () => {
         test("one account (or docker-group) command, one directories command per host, with the right args", () => {
             const rec = recording(key);
-            const runAs = (variant.config.runAs as string | undefined) ?? "replicated";
-            const serviceUser = (variant.config.serviceUser ?? {}) as { name?: string; uid?: number; adoptExisting?: string; allowNobodyUid?: boolean };
-            for (const host of stackHosts(variant.config)) {
+            const runAs = (evaluation.config.runAs as string | undefined) ?? "replicated";
+            const serviceUser = (evaluation.config.serviceUser ?? {}) as { name?: string; uid?: number; adoptExisting?: string; allowNobodyUid?: boolean };
+            for (const host of stackHosts(evaluation.config)) {
                 const accountName = runAs === "root" ? `${host.name}-docker-group` : `${host.name}-account`;
                 const account = rec.find(COMMAND, accountName);
                 assert.equal(scriptNameOf(account), "account");
@@ -247,8 +245,8 @@ for (const [key, variant] of Object.entries(variants)) {
 
         test("ownership repair on every host in service-account mode only, after the directories", () => {
             const rec = recording(key);
-            const runAs = (variant.config.runAs as string | undefined) ?? "replicated";
-            for (const host of stackHosts(variant.config)) {
+            const runAs = (evaluation.config.runAs as string | undefined) ?? "replicated";
+            for (const host of stackHosts(evaluation.config)) {
                 const repair = rec.byType(COMMAND).find((r) => r.name === `${host.name}-ownership`);
                 if (runAs === "root") {
                     assert.equal(repair, undefined, "no repair in legacy root mode");
@@ -264,7 +262,7 @@ for (const [key, variant] of Object.entries(variants)) {
         test("connection, become, options: pinned host key outside dev, sudo -n for sudo hosts, no delete", () => {
             const rec = recording(key);
             const commands = hostCommands(rec);
-            const hosts = stackHosts(variant.config);
+            const hosts = stackHosts(evaluation.config);
             assert.ok(commands.length >= hosts.length * 2);
             for (const command of commands) {
                 const host = hosts.find((h) => command.name.startsWith(`${h.name}-`));
@@ -280,7 +278,7 @@ for (const [key, variant] of Object.entries(variants)) {
                     command.secretPaths.some((p) => p === "connection" || p === "connection.privateKey"),
                     `${command.name}: private key is a secret (${command.secretPaths.join(", ")})`,
                 );
-                if (variant.stack !== "dev") {
+                if (evaluation.stack !== "dev") {
                     assert.equal(connection.hostKey, host.hostKey, `${command.name}: host key pinned`);
                 }
                 const create = command.inputs.create as string;
@@ -310,42 +308,6 @@ for (const [key, variant] of Object.entries(variants)) {
         });
     });
 }
-
-test("a version change leaves every account, directories and repair command unchanged", () => {
-    for (const [base, bumped] of [
-        ["acme-online", "acme-online@next-version"],
-        ["globex-airgap", "globex-airgap@next-version"],
-    ]) {
-        const before_ = hostCommands(recording(base));
-        const after = hostCommands(recording(bumped));
-        assert.deepEqual(
-            after.map((r) => r.name).sort(),
-            before_.map((r) => r.name).sort(),
-        );
-        for (const command of before_) {
-            const other = after.find((r) => r.name === command.name);
-            assert.deepEqual(other?.inputs, command.inputs, `${command.name} inputs changed with the version`);
-            assert.deepEqual(other?.options.dependsOn, command.options.dependsOn);
-        }
-        assert.notEqual(readStackConfig(base.split("@")[0]).version, variants[bumped].config.version);
-    }
-});
-
-test("switching globex-airgap to runAs replicated creates the accounts and the repairs", () => {
-    const legacy = recording("globex-airgap");
-    const optIn = recording("globex-airgap@runAs-replicated");
-    const names = (rec: Recording) => new Set(hostCommands(rec).map((r) => r.name));
-    const added = [...names(optIn)].filter((name) => !names(legacy).has(name)).sort();
-    const removed = [...names(legacy)].filter((name) => !names(optIn).has(name)).sort();
-    const hosts = stackHosts(variants["globex-airgap"].config).map((h) => h.name);
-    assert.deepEqual(added, hosts.flatMap((h) => [`${h}-account`, `${h}-ownership`]).sort());
-    assert.deepEqual(removed, hosts.map((h) => `${h}-docker-group`).sort());
-    // The directories command stays (same name) and its owner changes from 0 to the service uid.
-    for (const host of hosts) {
-        assert.equal(scriptArgsOf(legacy.find(COMMAND, `${host}-directories`))[0], "0");
-        assert.equal(scriptArgsOf(optIn.find(COMMAND, `${host}-directories`))[0], String(CANNED_UID));
-    }
-});
 
 test("stack outputs carry the parsed ids", () => {
     const acme = recording("acme-online").outputs.hosts as Record<string, { uid: number; dockerGid: number }>;

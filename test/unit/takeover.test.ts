@@ -2,16 +2,19 @@
  * Taking hosts over from Replicated's own install script, without a host: the pure argument
  * builders and summary parsers, the order the program registers the steps in (detection before
  * anything changes, on every host; the takeover right before the containers; the confirmation
- * after them), the daemon token carried over as a secret only, and the proof that a stack whose
- * hosts hold no script token records exactly the container inputs it recorded before.
+ * after them), read from each stack's own evaluation; and, on ReplicatedHosts built with plain
+ * args and wired as the program wires them, the daemon token carried over as a secret only, the
+ * proof that hosts holding no script token record exactly the container inputs they recorded
+ * before, and what plan-diff says about the steps of a new host. takeover.rotateDaemonToken is
+ * the program's own choice: one evaluation of the program on one host checks it.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { replicatedHostArgsFromConfig } from "../../components/args-from-config";
-import { loadConfig, parseConfig } from "../../components/config";
+import { parseConfig } from "../../components/config";
 import {
+    DaemonTokenCarryOver,
     FALLBACK_SECONDS_MAX,
     FALLBACK_SECONDS_MIN,
     effectiveDaemonToken,
@@ -23,13 +26,13 @@ import {
     takeoverConfirmScriptArgs,
     takeoverScriptArgs,
 } from "../../components/host";
-import { ReplicatedHost } from "../../components/replicated-host";
+import { ReplicatedHost, type ReplicatedHostArgs } from "../../components/replicated-host";
 import { loadScript } from "../../components/shell";
 import { CANNED_DAEMON_TOKEN, cannedResolver, scriptNameOf } from "../support/canned-outputs";
+import { recordComponent } from "../support/component-recorder";
 import { recordProgramQueued, type RecordedResource, type Recording, type Resolver } from "../support/mock-recorder";
-import { stackConfigForTest, stackNames } from "../support/stacks";
-import { planDiff } from "../../tools/plan-diff";
-import { takeoverNotes } from "../../tools/plan-diff-core";
+import { fixtureKeyFile, recordStack, stackNames } from "../support/stacks";
+import { diffRecordings, takeoverNotes } from "../../tools/plan-diff-core";
 
 const COMMAND = "command:remote:Command";
 const CONTAINER = "docker:index/container:Container";
@@ -146,39 +149,7 @@ describe("config keys", () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// What the program registers
-
-/**
- * The wiring before the token was carried over: the generated token straight into every host
- * (index.ts as it was, with today's ReplicatedHost).
- */
-const generatedTokenProgram = async (): Promise<Record<string, unknown>> => {
-    const config = loadConfig();
-    const daemonToken = new random.RandomPassword("daemon-token", { length: 32, special: false });
-    const hosts = config.hosts.map((host) => new ReplicatedHost(host.name, replicatedHostArgsFromConfig(config, host, { daemonToken: daemonToken.result })));
-    return { hosts: hosts.map((host) => pulumi.all([host.uid, host.dockerGid])) };
-};
-
-const recordings = new Map<string, Promise<Recording>>();
-function record(stack: string, variant: "program" | "generated" | "carried" | "rotate"): Promise<Recording> {
-    const key = `${stack}:${variant}`;
-    let recording = recordings.get(key);
-    if (recording === undefined) {
-        const carried: Resolver = (resource) =>
-            scriptNameOf(resource) === "read-daemon-token"
-                ? { stdout: '{"found":true,"source":"/etc/default/replicated","token":"script-install-token-0123"}', stderr: "" }
-                : cannedResolver(resource);
-        recording = recordProgramQueued({
-            stack,
-            config: stackConfigForTest(stack, variant === "rotate" ? { takeover: { rotateDaemonToken: true } } : {}),
-            resolve: variant === "carried" ? carried : cannedResolver,
-            ...(variant === "generated" ? { program: generatedTokenProgram } : {}),
-            sdkStackTraces: false,
-        });
-        recordings.set(key, recording);
-    }
-    return recording;
-}
+// What the program registers: each stack's own evaluation (shared with stacks.test.ts)
 
 const commandsOf = (recording: Recording, script: string): RecordedResource[] => recording.byType(COMMAND).filter((r) => scriptNameOf(r) === script);
 const hostOf = (resource: RecordedResource): number => (resource.inputs.connection as { port: number }).port;
@@ -186,7 +157,7 @@ const hostOf = (resource: RecordedResource): number => (resource.inputs.connecti
 describe("the steps every stack registers", () => {
     for (const stack of stackNames()) {
         test(`${stack}: detection first on every host, the takeover right before the containers, the confirmation after their health gate`, async () => {
-            const recording = await record(stack, "program");
+            const recording = await recordStack(stack);
             const detections = commandsOf(recording, "detect-install");
             const hostNames = [...new Set(recording.byType(CONTAINER).map((c) => c.name.split("-core-")[0].split("-sidecars-")[0]))];
             assert.ok(detections.length >= 1);
@@ -240,7 +211,7 @@ describe("the steps every stack registers", () => {
     }
 
     test("the token is read on the primary only, in a command of its own whose output is secret and never logged", async () => {
-        const recording = await record("globex-airgap", "program");
+        const recording = await recordStack("globex-airgap");
         const reads = commandsOf(recording, "read-daemon-token");
         assert.equal(reads.length, 1);
         const [read] = reads;
@@ -257,65 +228,165 @@ describe("the steps every stack registers", () => {
         assert.ok(primary);
         assert.equal(hostOf(read), hostOf(primary), "read on the primary");
     });
+});
 
+// ---------------------------------------------------------------------------------------------
+// How the daemon token and the takeover steps are wired between hosts, on ReplicatedHosts built
+// with plain args and wired as the program wires a stack's hosts
+
+const FOUND_TOKEN = "script-install-token-0123";
+/** The canned host outputs, with a daemon token left on the primary by Replicated's own install script. */
+const tokenOnPrimary: Resolver = (resource) =>
+    scriptNameOf(resource) === "read-daemon-token" ? { stdout: `{"found":true,"source":"/etc/default/replicated","token":"${FOUND_TOKEN}"}`, stderr: "" } : cannedResolver(resource);
+
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHt0lW8jY2OFo3QhMbo7V1H0Lr1iJ5qk3o1pQ0yTw9nA";
+type HostSettings = Omit<ReplicatedHostArgs, "daemonToken" | "installGate" | "clusterAddresses">;
+const PRIMARY: HostSettings = {
+    target: { address: "10.40.0.1", hostKey: HOST_KEY, privateKeyFile: fixtureKeyFile() },
+    version: "2.53.2",
+    role: "primary",
+    privateAddress: "10.40.0.1",
+    // The support bundle redacts the daemon token: one more place the token reaches.
+    operations: { supportBundle: { request: "bundle-1" } },
+};
+const operatorAt = (address: string): HostSettings => ({
+    target: { address, user: "deploy", become: "sudo", hostKey: HOST_KEY, privateKeyFile: fixtureKeyFile() },
+    version: "2.53.2",
+    role: "operator",
+    privateAddress: address,
+    primaryAddress: PRIMARY.privateAddress,
+});
+const HOSTS: Readonly<Record<string, HostSettings>> = { "site-primary": PRIMARY, "site-node-1": operatorAt("10.40.0.2") };
+
+/**
+ * `hosts` (the primary first) wired as index.ts wires a stack's hosts: one generated token, either
+ * used as it is (what takeover.rotateDaemonToken does) or handed through a DaemonTokenCarryOver on
+ * the primary; every host's first changing step behind every host's detection.
+ */
+function wiredHosts(hosts: Readonly<Record<string, HostSettings>>, token: "generated" | "carried-over") {
+    return () => {
+        const names = Object.keys(hosts);
+        const generated = new random.RandomPassword("daemon-token", { length: 32, special: false });
+        const daemonToken =
+            token === "generated" ? generated.result : new DaemonTokenCarryOver(`${names[0]}-daemon-token`, { target: hosts[names[0]].target, generated: generated.result }).token;
+        let releaseGate: (detections: readonly pulumi.Resource[]) => void = () => undefined;
+        const installGate = new Promise<readonly pulumi.Resource[]>((resolve) => {
+            releaseGate = resolve;
+        });
+        const clusterAddresses = Object.values(hosts).map((host) => host.privateAddress);
+        const built = Object.entries(hosts).map(([name, settings]) => new ReplicatedHost(name, { ...settings, clusterAddresses, daemonToken, installGate }));
+        releaseGate(built.map((host) => host.installDetection.command));
+        return { hosts: Object.fromEntries(built.map((host, index) => [names[index], { uid: host.uid, dockerGid: host.dockerGid, operations: host.operations }])) };
+    };
+}
+
+/** The wirings the tests below compare, each recorded once, when a test first asks for it. */
+const WIRINGS = {
+    generated: () => recordComponent(wiredHosts(HOSTS, "generated")),
+    carriedOver: () => recordComponent(wiredHosts(HOSTS, "carried-over")),
+    tokenOnPrimary: () => recordComponent(wiredHosts(HOSTS, "carried-over"), { resolve: tokenOnPrimary }),
+    withNewHost: () => recordComponent(wiredHosts({ ...HOSTS, "site-node-3": operatorAt("10.40.0.3") }, "carried-over")),
+};
+const wiredRecordings = new Map<keyof typeof WIRINGS, Promise<Recording>>();
+function recordWired(key: keyof typeof WIRINGS): Promise<Recording> {
+    let recording = wiredRecordings.get(key);
+    if (recording === undefined) {
+        recording = WIRINGS[key]();
+        wiredRecordings.set(key, recording);
+    }
+    return recording;
+}
+
+describe("the daemon token between hosts", () => {
     test("a token found on the primary reaches every daemon and operator as a secret, and no command string", async () => {
-        const token = "script-install-token-0123";
-        const recording = await record("globex-airgap", "carried");
+        const recording = await recordWired("tokenOnPrimary");
         const withToken = recording.byType(CONTAINER).filter((c) => (c.inputs.envs as string[] | undefined)?.some((e) => e.startsWith("DAEMON_TOKEN=")));
-        assert.ok(withToken.length >= 4, "the daemon and every operator");
+        assert.deepEqual(
+            withToken.map((c) => c.name).sort(),
+            ["site-node-1-core-replicated-operator", "site-primary-core-replicated", "site-primary-core-replicated-operator"],
+            "the daemon and every operator",
+        );
         for (const container of withToken) {
-            assert.ok((container.inputs.envs as string[]).includes(`DAEMON_TOKEN=${token}`), `${container.name} runs with the install's token`);
+            assert.ok((container.inputs.envs as string[]).includes(`DAEMON_TOKEN=${FOUND_TOKEN}`), `${container.name} runs with the install's token`);
             assert.ok(container.secretPaths.includes("envs"), `${container.name}: envs are secret`);
         }
+        let secretStdin = 0;
         for (const resource of recording.resources) {
-            const plain = JSON.stringify({ create: resource.inputs.create, stdin: resource.inputs.stdin, triggers: resource.inputs.triggers });
-            assert.ok(!plain.includes(token), `${resource.name}: the token is in no command string`);
+            // The support bundle's redaction list travels on stdin, which is then a secret input.
+            const stdinIsSecret = resource.secretPaths.includes("stdin");
+            secretStdin += stdinIsSecret && String(resource.inputs.stdin).includes(FOUND_TOKEN) ? 1 : 0;
+            const plain = JSON.stringify({ create: resource.inputs.create, stdin: stdinIsSecret ? undefined : resource.inputs.stdin, triggers: resource.inputs.triggers });
+            assert.ok(!plain.includes(FOUND_TOKEN), `${resource.name}: the token is in no command string`);
             assert.ok(!plain.includes(CANNED_DAEMON_TOKEN), `${resource.name}: nor is the generated one`);
         }
-        assert.ok(!JSON.stringify(recording.outputs).includes(token), "no stack output holds it");
+        assert.equal(secretStdin, 1, "the support bundle redacts the install's token");
+        assert.ok(!JSON.stringify(recording.outputs).includes(FOUND_TOKEN), "no output holds it");
     });
 });
 
 describe("stacks whose hosts hold no script token keep their generated token and their containers", () => {
-    for (const stack of stackNames()) {
-        test(`${stack}: every resource that existed before records the same inputs`, async () => {
-            const before = await record(stack, "generated");
-            const after = await record(stack, "program");
-            const rotate = await record(stack, "rotate");
-            const key = (r: RecordedResource): string => `${r.type}::${r.name}::${r.parent ?? ""}`;
-            const afterByKey = new Map(after.resources.map((r) => [key(r), r]));
-            const rotateByKey = new Map(rotate.resources.map((r) => [key(r), r]));
-            let containers = 0;
-            for (const old of before.resources.filter((r) => r.custom)) {
-                for (const [variant, byKey] of [["carry-over", afterByKey], ["rotate", rotateByKey]] as const) {
-                    const now = byKey.get(key(old));
-                    assert.ok(now, `${variant}: ${old.type} ${old.name} is still there`);
-                    assert.deepEqual(now.inputs, old.inputs, `${variant}: ${old.type} ${old.name} records the same inputs`);
-                    assert.deepEqual(now.secretPaths, old.secretPaths, `${variant}: ${old.name} has the same secrets`);
-                }
-                containers += old.type === CONTAINER ? 1 : 0;
-            }
-            assert.ok(containers > 0, "the stack has containers to compare");
-            // The only resource the carry-over adds is the token read, unless rotating.
-            const added = after.resources.filter((r) => r.custom && !before.resources.some((b) => key(b) === key(r))).map((r) => scriptNameOf(r));
-            assert.deepEqual(added, ["read-daemon-token"]);
-            assert.equal(commandsOf(rotate, "read-daemon-token").length, 0, "rotateDaemonToken reads nothing");
+    test("every resource that existed before records the same inputs", async () => {
+        const before = await recordWired("generated");
+        const after = await recordWired("carriedOver");
+        const key = (r: RecordedResource): string => `${r.type}::${r.name}::${r.parent ?? ""}`;
+        const afterByKey = new Map(after.resources.map((r) => [key(r), r]));
+        let containers = 0;
+        for (const old of before.resources.filter((r) => r.custom)) {
+            const now = afterByKey.get(key(old));
+            assert.ok(now, `carry-over: ${old.type} ${old.name} is still there`);
+            assert.deepEqual(now.inputs, old.inputs, `carry-over: ${old.type} ${old.name} records the same inputs`);
+            assert.deepEqual(now.secretPaths, old.secretPaths, `carry-over: ${old.name} has the same secrets`);
+            containers += old.type === CONTAINER ? 1 : 0;
+        }
+        assert.ok(containers > 0, "the hosts have containers to compare");
+        assert.ok(
+            before.byType(CONTAINER).some((c) => (c.inputs.envs as string[] | undefined)?.includes(`DAEMON_TOKEN=${CANNED_DAEMON_TOKEN}`)),
+            "the containers compared carry the generated token",
+        );
+        // The only resource the carry-over adds is the token read.
+        const added = after.resources.filter((r) => r.custom && !before.resources.some((b) => key(b) === key(r))).map((r) => scriptNameOf(r));
+        assert.deepEqual(added, ["read-daemon-token"]);
+    });
+
+    test("takeover.rotateDaemonToken reads nothing and keeps the generated token, whatever the primary holds", async () => {
+        // The program's own choice (index.ts), so the program itself, on one host.
+        const recording = await recordProgramQueued({
+            stack: "unit",
+            config: {
+                version: "2.53.2",
+                sshPrivateKeyPath: fixtureKeyFile(),
+                hosts: [{ name: "solo", address: "10.40.0.9", role: "primary", privateAddress: "10.40.0.9", hostKey: HOST_KEY }],
+                takeover: { rotateDaemonToken: true },
+            },
+            resolve: tokenOnPrimary,
+            sdkStackTraces: false,
         });
-    }
+        assert.equal(commandsOf(recording, "read-daemon-token").length, 0, "rotateDaemonToken reads nothing");
+        const tokens = recording.byType(CONTAINER).flatMap((c) => ((c.inputs.envs as string[] | undefined) ?? []).filter((e) => e.startsWith("DAEMON_TOKEN=")).map((e) => [c.name, e]));
+        assert.deepEqual(
+            tokens.sort(),
+            [
+                ["solo-core-replicated", `DAEMON_TOKEN=${CANNED_DAEMON_TOKEN}`],
+                ["solo-core-replicated-operator", `DAEMON_TOKEN=${CANNED_DAEMON_TOKEN}`],
+            ].sort(),
+            "the daemon and the operator run with the generated token",
+        );
+    });
 });
 
 describe("plan-diff on a new host", () => {
     test("lists the takeover steps with what they do where Replicated's script installed the host, and says preview cannot know", async () => {
-        const host = '{"name": "globex-node-3", "address": "192.168.50.13", "role": "operator", "privateAddress": "192.168.50.13", "hostKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHt0lW8jY2OFo3QhMbo7V1H0Lr1iJ5qk3o1pQ0yTw9nA"}';
-        const result = await planDiff("globex-airgap", [`hosts[3]=${host}`]);
-        const effect = (name: string): string | undefined => result.diff.added.find((r) => r.name === name)?.effect;
-        assert.match(effect("globex-node-3-detect-install") ?? "", /runs first on the host and changes nothing; where Replicated's install script installed the host, it checks that install against the stack/);
-        assert.match(effect("globex-node-3-takeover") ?? "", /right before the containers: where Replicated's install script left its units, arms a fallback/);
-        assert.match(effect("globex-node-3-takeover-confirm") ?? "", /disarms the takeover's fallback/);
-        assert.ok(result.input.notes.some((note) => /Neither plan-diff nor pulumi preview can see which hosts hold such an install/.test(note)));
-        // The hosts already in the stack change nothing: their steps only gain a dependency.
-        assert.deepEqual(result.diff.changed.map((c) => c.name), []);
-        assert.deepEqual(result.diff.removed, []);
-        assert.deepEqual(takeoverNotes({ ...result.diff, added: [] }), [], "no note when no takeover step is added");
+        const diff = diffRecordings(await recordWired("carriedOver"), await recordWired("withNewHost"));
+        const effect = (name: string): string | undefined => diff.added.find((r) => r.name === name)?.effect;
+        assert.match(effect("site-node-3-detect-install") ?? "", /runs first on the host and changes nothing; where Replicated's install script installed the host, it checks that install against the stack/);
+        assert.match(effect("site-node-3-takeover") ?? "", /right before the containers: where Replicated's install script left its units, arms a fallback/);
+        assert.match(effect("site-node-3-takeover-confirm") ?? "", /disarms the takeover's fallback/);
+        assert.ok(takeoverNotes(diff).some((note) => /Neither plan-diff nor pulumi preview can see which hosts hold such an install/.test(note)));
+        // The hosts already there change nothing: their steps only gain a dependency.
+        assert.deepEqual(diff.changed.map((c) => c.name), []);
+        assert.deepEqual(diff.removed, []);
+        const account = (await recordWired("withNewHost")).find(COMMAND, "site-primary-account");
+        assert.ok(account.options.dependsOn.includes(`${COMMAND}::site-node-3-detect-install`), "the primary's account waits for the new host's detection");
+        assert.deepEqual(takeoverNotes({ ...diff, added: [] }), [], "no note when no takeover step is added");
     });
 });
