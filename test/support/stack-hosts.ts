@@ -1,0 +1,45 @@
+/**
+ * A stack's hosts as `ReplicatedHost`s built with plain args: the stack file's config (with
+ * overrides) parsed and mapped by components/args-from-config.ts, without the program around
+ * them (the generated daemon token, the stack-wide install gate). For tests about how one host's
+ * components are wired together, recorded with `recordComponent`.
+ */
+import { replicatedHostArgsFromConfig } from "../../components/args-from-config";
+import { parseConfig } from "../../components/config";
+import { ReplicatedHost, type ReplicatedHostArgs } from "../../components/replicated-host";
+import { CANNED_DAEMON_TOKEN } from "./canned-outputs";
+import { encodeConfig, type RecordedResource, type Recording } from "./mock-recorder";
+import { stackConfigForTest } from "./stacks";
+
+const PROJECT = "replicated";
+
+/** The `ReplicatedHost` args of every host of `stack`, `overrides` applied to its config; the daemon token is the canned one. */
+export function stackHostArgs(stack: string, overrides: Record<string, unknown> = {}): ReplicatedHostArgs[] {
+    const config = parseConfig(encodeConfig(PROJECT, stackConfigForTest(stack, overrides)), stack, PROJECT);
+    return config.hosts.map((host) => replicatedHostArgsFromConfig(config, host, { daemonToken: CANNED_DAEMON_TOKEN }));
+}
+
+/** One `ReplicatedHost` per args, named after its host (as the program names them). */
+export function buildHosts(hosts: readonly ReplicatedHostArgs[]): ReplicatedHost[] {
+    return hosts.map((args) => {
+        if (args.hostName === undefined) {
+            throw new Error("buildHosts: every host needs its hostName");
+        }
+        return new ReplicatedHost(args.hostName, args);
+    });
+}
+
+/** Every resource of `recording` below the `ReplicatedHost` named `host` (at any depth). */
+export function resourcesOfHost(recording: Recording, host: string): RecordedResource[] {
+    const root = `replicated:index:ReplicatedHost::${host}`;
+    const byRef = new Map(recording.resources.map((r) => [`${r.type}::${r.name}`, r]));
+    const inHost = (resource: RecordedResource): boolean => {
+        for (let parent = resource.parent; parent !== undefined; parent = byRef.get(parent)?.parent) {
+            if (parent === root) {
+                return true;
+            }
+        }
+        return false;
+    };
+    return recording.resources.filter(inHost);
+}
