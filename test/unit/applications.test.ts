@@ -1,9 +1,10 @@
 /**
  * Application containers (config applications[]): the three user modes and what they become in
  * docker args, the volume directories and their request id, config validation of every bad
- * input, and what the whole program records under mocks (volumes run before the containers that
- * mount them, the socket never mounted, images provided like Replicated's own). Bad input must
- * fail before anything reaches a host: a resolve hook counting remote calls sees none.
+ * input, and what a host built with plain args records under mocks (volumes run before the
+ * containers that mount them, the socket never mounted, images provided like Replicated's own;
+ * the component alone is in test/unit/operation-components.test.ts). Bad input must fail the
+ * program before anything reaches a host: a resolve hook counting remote calls sees none.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -31,7 +32,9 @@ import { ContainerSpecError, DOCKER_SOCKET, LOG_DRIVER, RESTART_POLICY, SECURITY
 import { DAEMON_PORTS, PREMKIT_HOST_PORT, STATSD_PORT } from "../../components/docker/service-catalog";
 import { helperImageReference } from "../../components/ops/operation-spec";
 import { CANNED_DOCKER_GID, CANNED_UID, cannedResolver, scriptArgsOf, scriptNameOf } from "../support/canned-outputs";
+import { recordComponent } from "../support/component-recorder";
 import { encodeConfig, recordCanned, recordProgramQueued, type RecordedResource, type Recording } from "../support/mock-recorder";
+import { buildHosts, stackHostArgs } from "../support/stack-hosts";
 import { stackConfigForTest } from "../support/stacks";
 
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHt0lW8jY2OFo3QhMbo7V1H0Lr1iJ5qk3o1pQ0yTw9nA";
@@ -511,28 +514,22 @@ const APPLICATIONS = [
     { name: "app-plain", image: "registry.example.com/acme/plain:1.0.0", user: "2000:2000" },
 ];
 
+/** acme-online's config with the applications, their volume root and a support bundle requested. */
+function withApplications(applications: unknown[] = APPLICATIONS, extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return { volumeRoots: [ROOT], operations: { supportBundle: { request: "bundle-1" } }, applications, ...extra };
+}
+
 function programConfig(applications: unknown[] = APPLICATIONS, extra: Record<string, unknown> = {}): Record<string, unknown> {
-    return stackConfigForTest("acme-online", {
-        volumeRoots: [ROOT],
-        operations: { supportBundle: { request: "bundle-1" } },
-        applications,
-        ...extra,
-    });
+    return stackConfigForTest("acme-online", withApplications(applications, extra));
 }
 
 let recording: Recording;
-let again: Recording;
-let changed: Recording;
 let airgapped: Recording;
 before(async () => {
-    [recording, again] = await Promise.all([
-        recordCanned({ stack: "acme-online", config: programConfig() }),
-        recordCanned({ stack: "acme-online", config: programConfig(), preview: false }),
-    ]);
-    const modeChanged = APPLICATIONS.map((a) => (a.name === "app-service" ? { ...a, volumes: [{ ...a.volumes![0], mode: "0750" }] } : a));
-    [changed, airgapped] = await Promise.all([
-        recordCanned({ stack: "acme-online", config: programConfig(modeChanged) }),
-        recordCanned({ stack: "acme-online", config: programConfig(APPLICATIONS, { airgap: { imagesDir: "/var/lib/replicated-images" } }) }),
+    // acme-online's one host, acme-1, built with plain args from that config (online, and air-gapped).
+    [recording, airgapped] = await Promise.all([
+        recordComponent(() => buildHosts(stackHostArgs("acme-online", withApplications()))),
+        recordComponent(() => buildHosts(stackHostArgs("acme-online", withApplications(APPLICATIONS, { airgap: { imagesDir: "/var/lib/replicated-images" } })))),
     ]);
 });
 
@@ -544,7 +541,7 @@ function volumesCommand(rec: Recording): RecordedResource {
     return rec.find(COMMAND, "acme-1-apps-volumes-run");
 }
 
-describe("the program with applications", () => {
+describe("a host with applications", () => {
     test("one container per application under ApplicationContainers, with the user and groupAdds of its mode", () => {
         const component = recording.find("replicated:apps:ApplicationContainers", "acme-1-apps");
         assert.equal(component.parent, "replicated:index:ReplicatedHost::acme-1");
@@ -625,16 +622,6 @@ describe("the program with applications", () => {
         for (const a of APPLICATIONS) {
             assert.ok(String(load.inputs.create).includes(`'${a.image}'`), `${a.image} is loaded from its tarball in air-gap mode`);
         }
-    });
-
-    test("evaluating the same config again gives identical inputs (nothing to update); a changed volume spec changes only the volumes run", () => {
-        const inputsOf = (rec: Recording) => Object.fromEntries(rec.resources.map((r) => [`${r.type}::${r.name}`, JSON.stringify(r.inputs)]));
-        assert.deepEqual(inputsOf(again), inputsOf(recording));
-        const before = inputsOf(recording);
-        const after = inputsOf(changed);
-        const differing = Object.keys(before).filter((key) => before[key] !== after[key]);
-        assert.deepEqual(differing, [`${COMMAND}::acme-1-apps-volumes-run`], "the containers keep their inputs: no container is recreated");
-        assert.notDeepEqual(volumesCommand(changed).inputs.triggers, volumesCommand(recording).inputs.triggers, "a new request id: it runs once");
     });
 
     test("the example stack initech-apps: service-mode applications on the hosts they name", async () => {
