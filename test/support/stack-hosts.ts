@@ -29,11 +29,10 @@ export function buildHosts(hosts: readonly ReplicatedHostArgs[]): ReplicatedHost
     });
 }
 
-/** Every resource of `recording` below the `ReplicatedHost` named `host` (at any depth). */
-export function resourcesOfHost(recording: Recording, host: string): RecordedResource[] {
-    const root = `replicated:index:ReplicatedHost::${host}`;
+/** Every resource of `recording` below the resource `<type>::<name>` (at any depth). */
+export function descendantsOf(recording: Recording, root: string): RecordedResource[] {
     const byRef = new Map(recording.resources.map((r) => [`${r.type}::${r.name}`, r]));
-    const inHost = (resource: RecordedResource): boolean => {
+    const below = (resource: RecordedResource): boolean => {
         for (let parent = resource.parent; parent !== undefined; parent = byRef.get(parent)?.parent) {
             if (parent === root) {
                 return true;
@@ -41,5 +40,10 @@ export function resourcesOfHost(recording: Recording, host: string): RecordedRes
         }
         return false;
     };
-    return recording.resources.filter(inHost);
+    return recording.resources.filter(below);
+}
+
+/** Every resource of `recording` below the `ReplicatedHost` named `host` (at any depth). */
+export function resourcesOfHost(recording: Recording, host: string): RecordedResource[] {
+    return descendantsOf(recording, `replicated:index:ReplicatedHost::${host}`);
 }

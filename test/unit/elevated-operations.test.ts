@@ -28,12 +28,13 @@ import {
     type OperationRequest,
     type RunSettings,
 } from "../../components/ops";
+import { DaemonTokenCarryOver } from "../../components/host";
 import { MAX_ID, REQUEST_ID_PATTERN, SCRIPTS_DIR, loadScript, remoteInvocation } from "../../components/shell";
 import { CANNED_DAEMON_TOKEN, CANNED_DOCKER_GID, CANNED_UID, scriptArgsOf, scriptNameOf } from "../support/canned-outputs";
 import { recordComponent } from "../support/component-recorder";
 import { encodeConfig, makeRecording, recordCanned, type Recording, type RecordedResource } from "../support/mock-recorder";
-import { buildHosts, resourcesOfHost, stackHostArgs } from "../support/stack-hosts";
-import { fixtureKeyFile, readStackConfig, recordStack, stackConfigForTest, stackNames } from "../support/stacks";
+import { buildHosts, descendantsOf, resourcesOfHost, stackHostArgs } from "../support/stack-hosts";
+import { fixtureKeyFile, readStackConfig, stackConfigForTest, stackNames } from "../support/stacks";
 
 const SETTINGS: RunSettings = { stack: "acme-online", helperImage: "quay.io/replicated/replicated-helper:stable-2.53.2", timeoutSeconds: 300 };
 const BUNDLE: OperationRequest = { operation: "support-bundle", request: "bundle-1", ownerUid: 1017, ownerGid: 999 };
@@ -335,15 +336,25 @@ const opCommands = (recording: Recording): RecordedResource[] => recording.byTyp
 
 const stacks = stackNames();
 const hostNamesOf = (stack: string): string[] => (readStackConfig(stack).hosts as Array<{ name: string }>).map((host) => host.name);
-/** Every host of every stack, each with its stack's config and the operations block: one evaluation. */
-const allHosts: Promise<Recording> = recordComponent(() =>
-    buildHosts(stacks.flatMap((stack) => stackHostArgs(stack, { volumeRoots: ["/srv/replicated-volumes"], operations: OPERATIONS_BLOCK }))),
-);
+const carryOverOf = (stack: string): string => `replicated:host:DaemonTokenCarryOver::${String(hostNamesOf(stack)[0])}-daemon-token`;
+/**
+ * Every host of every stack, each with its stack's config and the operations block, and each
+ * stack's daemon token carried over from its primary as the program does: one evaluation.
+ */
+const allHosts: Promise<Recording> = recordComponent(() => {
+    for (const stack of stacks) {
+        const hosts = stackHostArgs(stack, { volumeRoots: ["/srv/replicated-volumes"], operations: OPERATIONS_BLOCK });
+        const primary = hosts.find((host) => host.role === "primary");
+        assert.ok(primary?.hostName === hostNamesOf(stack)[0], `${stack}: the primary is listed first`);
+        const carryOver = new DaemonTokenCarryOver(`${primary.hostName}-daemon-token`, { target: primary.target, generated: CANNED_DAEMON_TOKEN });
+        buildHosts(hosts.map((host) => ({ ...host, daemonToken: carryOver.token })));
+    }
+});
 allHosts.catch(() => undefined); // reported by the tests that await it
-/** What the hosts of `stack` registered. */
+/** What the hosts of `stack` and its daemon token's carry-over registered. */
 async function recordingOf(stack: string): Promise<Recording> {
     const recording = await allHosts;
-    return makeRecording(hostNamesOf(stack).flatMap((host) => resourcesOfHost(recording, host)), {});
+    return makeRecording([...descendantsOf(recording, carryOverOf(stack)), ...hostNamesOf(stack).flatMap((host) => resourcesOfHost(recording, host))], {});
 }
 
 describe("the program with operations requested", () => {
@@ -391,12 +402,8 @@ describe("the program with operations requested", () => {
         test(`${stack}: elevated operations are the only containers that run as uid 0`, async () => {
             const recording = await recordingOf(stack);
             const legacyRoot = readStackConfig(stack).runAs === "root";
-            // The program's own commands (the daemon token's carry-over) come from the stack's recording.
-            const smoke = await recordStack(stack);
-            const hostResources = new Set(hostNamesOf(stack).flatMap((host) => resourcesOfHost(smoke, host)));
-            const programCommands = smoke.byType("command:remote:Command").filter((cmd) => !hostResources.has(cmd));
-            assert.deepEqual(programCommands.map(scriptNameOf), ["read-daemon-token"], "the carry-over's command is checked too");
-            for (const cmd of [...recording.byType("command:remote:Command"), ...programCommands]) {
+            assert.deepEqual(descendantsOf(recording, carryOverOf(stack)).map(scriptNameOf), ["read-daemon-token"], "the carry-over's command is checked too");
+            for (const cmd of recording.byType("command:remote:Command")) {
                 const text = `${String(cmd.inputs.create)}\n${String(cmd.inputs.stdin ?? "")}`;
                 if (isOp(cmd)) {
                     assert.match(text, /--user 0:0 --cap-drop ALL/, cmd.name);
