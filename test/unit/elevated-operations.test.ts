@@ -28,12 +28,11 @@ import {
     type OperationRequest,
     type RunSettings,
 } from "../../components/ops";
-import { DaemonTokenCarryOver } from "../../components/host";
 import { MAX_ID, REQUEST_ID_PATTERN, SCRIPTS_DIR, loadScript, remoteInvocation } from "../../components/shell";
 import { CANNED_DAEMON_TOKEN, CANNED_DOCKER_GID, CANNED_UID, scriptArgsOf, scriptNameOf } from "../support/canned-outputs";
 import { recordComponent } from "../support/component-recorder";
 import { encodeConfig, makeRecording, recordCanned, type Recording, type RecordedResource } from "../support/mock-recorder";
-import { buildHosts, descendantsOf, resourcesOfHost, stackHostArgs } from "../support/stack-hosts";
+import { buildHosts, buildStackHosts, descendantsOf, stackHostArgs, stackHostResources } from "../support/stack-hosts";
 import { fixtureKeyFile, readStackConfig, stackConfigForTest, stackNames } from "../support/stacks";
 
 const SETTINGS: RunSettings = { stack: "acme-online", helperImage: "quay.io/replicated/replicated-helper:stable-2.53.2", timeoutSeconds: 300 };
@@ -343,18 +342,14 @@ const carryOverOf = (stack: string): string => `replicated:host:DaemonTokenCarry
  */
 const allHosts: Promise<Recording> = recordComponent(() => {
     for (const stack of stacks) {
-        const hosts = stackHostArgs(stack, { volumeRoots: ["/srv/replicated-volumes"], operations: OPERATIONS_BLOCK });
-        const primary = hosts.find((host) => host.role === "primary");
-        assert.ok(primary?.hostName === hostNamesOf(stack)[0], `${stack}: the primary is listed first`);
-        const carryOver = new DaemonTokenCarryOver(`${primary.hostName}-daemon-token`, { target: primary.target, generated: CANNED_DAEMON_TOKEN });
-        buildHosts(hosts.map((host) => ({ ...host, daemonToken: carryOver.token })));
+        buildStackHosts(stackHostArgs(stack, { volumeRoots: ["/srv/replicated-volumes"], operations: OPERATIONS_BLOCK }));
     }
 });
 allHosts.catch(() => undefined); // reported by the tests that await it
-/** What the hosts of `stack` and its daemon token's carry-over registered. */
+/** What the hosts of `stack` and its daemon token's carry-over registered (the primary is listed first in every stack). */
 async function recordingOf(stack: string): Promise<Recording> {
     const recording = await allHosts;
-    return makeRecording([...descendantsOf(recording, carryOverOf(stack)), ...hostNamesOf(stack).flatMap((host) => resourcesOfHost(recording, host))], {});
+    return makeRecording(stackHostResources(recording, hostNamesOf(stack)[0], hostNamesOf(stack)), {});
 }
 
 describe("the program with operations requested", () => {
