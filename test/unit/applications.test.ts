@@ -524,12 +524,19 @@ function programConfig(applications: unknown[] = APPLICATIONS, extra: Record<str
 }
 
 let recording: Recording;
+let again: Recording;
+let changed: Recording;
 let airgapped: Recording;
 before(async () => {
-    // acme-online's one host, acme-1, built with plain args from that config (online, and air-gapped).
-    [recording, airgapped] = await Promise.all([
-        recordComponent(() => buildHosts(stackHostArgs("acme-online", withApplications()))),
-        recordComponent(() => buildHosts(stackHostArgs("acme-online", withApplications(APPLICATIONS, { airgap: { imagesDir: "/var/lib/replicated-images" } })))),
+    // acme-online's one host, acme-1, built with plain args from that config: as it is, once more,
+    // with one volume's mode changed, and air-gapped.
+    const hostWith = (applications: unknown[], extra: Record<string, unknown> = {}) => () => buildHosts(stackHostArgs("acme-online", withApplications(applications, extra)));
+    const modeChanged = APPLICATIONS.map((a) => (a.name === "app-service" ? { ...a, volumes: [{ ...a.volumes![0], mode: "0750" }] } : a));
+    [recording, again, changed, airgapped] = await Promise.all([
+        recordComponent(hostWith(APPLICATIONS)),
+        recordComponent(hostWith(APPLICATIONS)),
+        recordComponent(hostWith(modeChanged)),
+        recordComponent(hostWith(APPLICATIONS, { airgap: { imagesDir: "/var/lib/replicated-images" } })),
     ]);
 });
 
@@ -622,6 +629,16 @@ describe("a host with applications", () => {
         for (const a of APPLICATIONS) {
             assert.ok(String(load.inputs.create).includes(`'${a.image}'`), `${a.image} is loaded from its tarball in air-gap mode`);
         }
+    });
+
+    test("evaluating the same config again gives identical inputs (nothing to update); a changed volume spec changes only the volumes run", () => {
+        const inputsOf = (rec: Recording) => Object.fromEntries(rec.resources.map((r) => [`${r.type}::${r.name}`, JSON.stringify(r.inputs)]));
+        assert.deepEqual(inputsOf(again), inputsOf(recording));
+        const before = inputsOf(recording);
+        const after = inputsOf(changed);
+        const differing = Object.keys(before).filter((key) => before[key] !== after[key]);
+        assert.deepEqual(differing, [`${COMMAND}::acme-1-apps-volumes-run`], "the containers keep their inputs: no container is recreated");
+        assert.notDeepEqual(volumesCommand(changed).inputs.triggers, volumesCommand(recording).inputs.triggers, "a new request id: it runs once");
     });
 
     test("the example stack initech-apps: service-mode applications on the hosts they name", async () => {

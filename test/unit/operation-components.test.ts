@@ -298,7 +298,7 @@ describe("ApplicationContainers", () => {
         assert.deepEqual(appContainer(recording, "app-plain").inputs.mounts ?? [], []);
     });
 
-    test("evaluating the same config again gives identical inputs (nothing to update); a changed volume spec changes only the volumes run", async () => {
+    test("the same applications again give identical inputs (nothing to update); a changed volume spec changes only the volumes run", async () => {
         const modeChanged = APPLICATIONS.map((a) => (a.name === "app-service" ? { ...a, volumes: [{ ...a.volumes![0], mode: "0750" }] } : a));
         const [recording, again, changed] = await Promise.all([applications, recordComponent(applicationsOn()), recordComponent(applicationsOn(modeChanged))]);
         const inputsOf = (rec: Recording) => Object.fromEntries(rec.resources.map((r) => [`${r.type}::${r.name}`, JSON.stringify(r.inputs)]));
