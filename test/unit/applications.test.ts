@@ -1,9 +1,10 @@
 /**
  * Application containers (config applications[]): the three user modes and what they become in
  * docker args, the volume directories and their request id, config validation of every bad
- * input, and what the whole program records under mocks (volumes run before the containers that
- * mount them, the socket never mounted, images provided like Replicated's own). Bad input must
- * fail before anything reaches a host: a resolve hook counting remote calls sees none.
+ * input, and what a host built with plain args records under mocks (volumes run before the
+ * containers that mount them, the socket never mounted, images provided like Replicated's own;
+ * the component alone is in test/unit/operation-components.test.ts). Bad input must fail the
+ * program before anything reaches a host: a resolve hook counting remote calls sees none.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -31,7 +32,9 @@ import { ContainerSpecError, DOCKER_SOCKET, LOG_DRIVER, RESTART_POLICY, SECURITY
 import { DAEMON_PORTS, PREMKIT_HOST_PORT, STATSD_PORT } from "../../components/docker/service-catalog";
 import { helperImageReference } from "../../components/ops/operation-spec";
 import { CANNED_DOCKER_GID, CANNED_UID, cannedResolver, scriptArgsOf, scriptNameOf } from "../support/canned-outputs";
+import { recordComponent } from "../support/component-recorder";
 import { encodeConfig, recordCanned, recordProgramQueued, type RecordedResource, type Recording } from "../support/mock-recorder";
+import { buildHosts, stackHostArgs } from "../support/stack-hosts";
 import { stackConfigForTest } from "../support/stacks";
 
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHt0lW8jY2OFo3QhMbo7V1H0Lr1iJ5qk3o1pQ0yTw9nA";
@@ -511,13 +514,13 @@ const APPLICATIONS = [
     { name: "app-plain", image: "registry.example.com/acme/plain:1.0.0", user: "2000:2000" },
 ];
 
+/** acme-online's config with the applications, their volume root and a support bundle requested. */
+function withApplications(applications: unknown[] = APPLICATIONS, extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return { volumeRoots: [ROOT], operations: { supportBundle: { request: "bundle-1" } }, applications, ...extra };
+}
+
 function programConfig(applications: unknown[] = APPLICATIONS, extra: Record<string, unknown> = {}): Record<string, unknown> {
-    return stackConfigForTest("acme-online", {
-        volumeRoots: [ROOT],
-        operations: { supportBundle: { request: "bundle-1" } },
-        applications,
-        ...extra,
-    });
+    return stackConfigForTest("acme-online", withApplications(applications, extra));
 }
 
 let recording: Recording;
@@ -525,14 +528,15 @@ let again: Recording;
 let changed: Recording;
 let airgapped: Recording;
 before(async () => {
-    [recording, again] = await Promise.all([
-        recordCanned({ stack: "acme-online", config: programConfig() }),
-        recordCanned({ stack: "acme-online", config: programConfig(), preview: false }),
-    ]);
+    // acme-online's one host, acme-1, built with plain args from that config: as it is, once more,
+    // with one volume's mode changed, and air-gapped.
+    const hostWith = (applications: unknown[], extra: Record<string, unknown> = {}) => () => buildHosts(stackHostArgs("acme-online", withApplications(applications, extra)));
     const modeChanged = APPLICATIONS.map((a) => (a.name === "app-service" ? { ...a, volumes: [{ ...a.volumes![0], mode: "0750" }] } : a));
-    [changed, airgapped] = await Promise.all([
-        recordCanned({ stack: "acme-online", config: programConfig(modeChanged) }),
-        recordCanned({ stack: "acme-online", config: programConfig(APPLICATIONS, { airgap: { imagesDir: "/var/lib/replicated-images" } }) }),
+    [recording, again, changed, airgapped] = await Promise.all([
+        recordComponent(hostWith(APPLICATIONS)),
+        recordComponent(hostWith(APPLICATIONS)),
+        recordComponent(hostWith(modeChanged)),
+        recordComponent(hostWith(APPLICATIONS, { airgap: { imagesDir: "/var/lib/replicated-images" } })),
     ]);
 });
 
@@ -544,7 +548,7 @@ function volumesCommand(rec: Recording): RecordedResource {
     return rec.find(COMMAND, "acme-1-apps-volumes-run");
 }
 
-describe("the program with applications", () => {
+describe("a host with applications", () => {
     test("one container per application under ApplicationContainers, with the user and groupAdds of its mode", () => {
         const component = recording.find("replicated:apps:ApplicationContainers", "acme-1-apps");
         assert.equal(component.parent, "replicated:index:ReplicatedHost::acme-1");

@@ -1,8 +1,9 @@
 /**
  * Every stack in stacks/, evaluated under mocks: the images, network, docker provider and
  * containers each host gets, with their hardening, user mapping, mounts, ports and secrets;
- * what a version change touches; and that the engine tier can apply every recorded container
- * (container-runner translates each input or refuses it).
+ * what a version change or a sidecar switched off touches on a host (the stack's hosts built
+ * with plain args, compared with the stack's own recording); and that the engine tier can apply
+ * every recorded container (container-runner translates each input or refuses it).
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -11,7 +12,12 @@ import { describe, test } from "node:test";
 import { CANNED_DAEMON_TOKEN, CANNED_DOCKER_GID, CANNED_UID, scriptNameOf } from "../support/canned-outputs";
 import { providerSettings } from "../support/container-runner";
 import { containerCreatePlan, diffResource, networkCreateBody, plannedState } from "../../tools/docker-provider-model";
-import { recordCanned, type RecordedResource, type Recording } from "../support/mock-recorder";
+import { parseConfig } from "../../components/config";
+import { hostTargetFromConfig } from "../../components/args-from-config";
+import { hostDockerProvider } from "../../components/docker/provider";
+import { recordComponent } from "../support/component-recorder";
+import { encodeConfig, type RecordedResource, type Recording } from "../support/mock-recorder";
+import { buildStackHosts, stackHostArgs, stackHostResources } from "../support/stack-hosts";
 import { readStackConfig, recordStack, stackConfigForTest, stackNames } from "../support/stacks";
 
 const CONTAINER = "docker:index/container:Container";
@@ -30,22 +36,26 @@ interface StackHost {
     hostKey?: string;
 }
 
-const NEXT_VERSION = { version: "2.54.0" };
-const STATSD_OFF = { sidecars: { statsd: false, premkit: true } };
+const NEXT_VERSION = "2.54.0";
 /**
  * Stacks whose version change is compared: registry + service account + one host, and air-gap +
- * legacy root + several hosts (dev adds no combination of its own, and each recording costs a
- * child process).
+ * legacy root + several hosts (dev adds no combination of its own).
  */
 const VERSION_CHANGE_STACKS = stackNames().filter((stack) => stack !== "dev");
 // Start every recording now, so they overlap with each other and with the assertions.
 for (const stack of stackNames()) {
     void recordStack(stack);
 }
-for (const stack of VERSION_CHANGE_STACKS) {
-    void recordStack(stack, NEXT_VERSION);
-}
-void recordStack("acme-online", STATSD_OFF);
+/** Every host of the compared stacks at the next version, built with plain args: one evaluation for all of them. */
+const nextVersion = recordComponent(() => {
+    for (const stack of VERSION_CHANGE_STACKS) {
+        buildStackHosts(stackHostArgs(stack).map((args) => ({ ...args, version: NEXT_VERSION })));
+    }
+});
+nextVersion.catch(() => undefined); // reported by the tests that await it
+/** acme-online's host with the statsd sidecar switched off. */
+const statsdOff = recordComponent(() => buildStackHosts(stackHostArgs("acme-online", { sidecars: { statsd: false, premkit: true } })));
+statsdOff.catch(() => undefined);
 
 /** Containers of one host: children of its CoreServices / Sidecars components. */
 function containersOf(recording: Recording, host: string): RecordedResource[] {
@@ -240,14 +250,21 @@ for (const stack of stackNames()) {
 
 describe("what a change touches", () => {
     const unchangedScripts = ["account", "directories", "repair-ownership"];
+    /** What the program registers for the stack's hosts and its daemon token's carry-over (all but the generated token). */
+    const ofHosts = (recording: Recording, stack: string): RecordedResource[] => {
+        const hosts = readStackConfig(stack).hosts as StackHost[];
+        const primary = hosts.find((host) => host.role === "primary") as StackHost;
+        return stackHostResources(recording, primary.name, hosts.map((host) => host.name));
+    };
 
     for (const stack of VERSION_CHANGE_STACKS) {
         test(`${stack}: a version change alters only images and containers (image input only), never the account or directory commands`, async () => {
-            const before = await recordStack(stack);
-            const after = await recordStack(stack, NEXT_VERSION);
-            const afterByRef = new Map(after.resources.map((r) => [`${r.type}::${r.name}`, r]));
+            const before = ofHosts(await recordStack(stack), stack);
+            const after = ofHosts(await nextVersion, stack);
+            assert.ok(before.length > 0 && before.some((r) => r.type === CONTAINER), "the hosts' resources are compared");
+            const afterByRef = new Map(after.map((r) => [`${r.type}::${r.name}`, r]));
             const changed: string[] = [];
-            for (const resource of before.resources) {
+            for (const resource of before) {
                 const other = afterByRef.get(`${resource.type}::${resource.name}`);
                 assert.ok(other, `${resource.type} ${resource.name} still exists`);
                 if (resource.type === COMMAND && unchangedScripts.includes(scriptNameOf(resource) ?? "")) {
@@ -270,29 +287,33 @@ describe("what a change touches", () => {
                 assert.ok(isImageSide, `${ref} changed with the version`);
             }
             assert.ok(changed.some((ref) => ref.startsWith(`${CONTAINER}::`)), "containers move to the new image");
-            assert.equal(after.resources.length, before.resources.length);
+            assert.equal(after.length, before.length);
         });
     }
 
     test("a sidecar switched off removes only that sidecar and its image", async () => {
-        const before = await recordStack("acme-online");
-        const after = await recordStack("acme-online", STATSD_OFF);
-        const refs = (r: Recording): Set<string> => new Set(r.resources.map((x) => `${x.type}::${x.name}`));
+        const before = ofHosts(await recordStack("acme-online"), "acme-online");
+        const after = ofHosts(await statsdOff, "acme-online");
+        const refs = (resources: RecordedResource[]): Set<string> => new Set(resources.map((x) => `${x.type}::${x.name}`));
         const gone = [...refs(before)].filter((ref) => !refs(after).has(ref)).sort();
         assert.deepEqual(gone, [`${CONTAINER}::acme-1-sidecars-replicated-statsd`, `${IMAGE}::acme-1-images-replicated-statsd`]);
+        assert.deepEqual([...refs(after)].filter((ref) => !refs(before).has(ref)), [], "nothing new");
     });
 });
 
 describe("docker provider key handling", () => {
     test("a secret sshPrivateKey is copied to a 0600 file that only the provider's sshOpts name", async () => {
         const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nunit-test-secret-key\n-----END OPENSSH PRIVATE KEY-----\n";
-        const config = stackConfigForTest("acme-online");
-        delete config.sshPrivateKeyPath;
-        config.sshPrivateKey = key;
+        const raw = stackConfigForTest("acme-online");
+        delete raw.sshPrivateKeyPath;
+        raw.sshPrivateKey = key;
         // A stack name of its own: the key file's path derives from it, and other test runs may
         // evaluate acme-online at the same time.
         const stack = `unit-key-${process.pid}-${Date.now()}`;
-        const recording = await recordCanned({ stack, config, secretKeys: ["sshPrivateKey"] });
+        const config = parseConfig(encodeConfig("replicated", raw), stack, "replicated", { secretKeys: ["replicated:sshPrivateKey"] });
+        const target = hostTargetFromConfig(config, config.hosts[0]);
+        assert.equal(target.privateKeyFile, undefined, "a secret key reaches the target as contents, not as a file");
+        const recording = await recordComponent(() => hostDockerProvider("acme-1-docker", { target, hostName: config.hosts[0].name, stack, project: "replicated" }));
         const provider = recording.find("pulumi:providers:docker", "acme-1-docker");
         assert.ok(!JSON.stringify(provider.inputs).includes("unit-test-secret-key"), "key contents never in provider inputs");
         const { sshOpts } = providerSettings(provider.inputs);

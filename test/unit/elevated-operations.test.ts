@@ -1,8 +1,9 @@
 /**
  * Elevated operations without a host: the pure request → invocation rules (validation, the
- * capability list the host script really uses, the stdin layout), and the whole program under
- * mocks for every stack with an operations block: request ids drive the triggers, these are the
- * only containers that run as uid 0, and their commands hold only validated values and no secret.
+ * capability list the host script really uses, the stdin layout), and every stack's hosts built
+ * with plain args and an operations block, under mocks: request ids drive the triggers, these are
+ * the only containers that run as uid 0, and their commands hold only validated values and no
+ * secret. The component alone is in test/unit/operation-components.test.ts.
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -29,7 +30,9 @@ import {
 } from "../../components/ops";
 import { MAX_ID, REQUEST_ID_PATTERN, SCRIPTS_DIR, loadScript, remoteInvocation } from "../../components/shell";
 import { CANNED_DAEMON_TOKEN, CANNED_DOCKER_GID, CANNED_UID, scriptArgsOf, scriptNameOf } from "../support/canned-outputs";
-import { encodeConfig, recordCanned, type Recording, type RecordedResource } from "../support/mock-recorder";
+import { recordComponent } from "../support/component-recorder";
+import { encodeConfig, makeRecording, recordCanned, type Recording, type RecordedResource } from "../support/mock-recorder";
+import { buildHosts, buildStackHosts, descendantsOf, stackHostArgs, stackHostResources } from "../support/stack-hosts";
 import { fixtureKeyFile, readStackConfig, stackConfigForTest, stackNames } from "../support/stacks";
 
 const SETTINGS: RunSettings = { stack: "acme-online", helperImage: "quay.io/replicated/replicated-helper:stable-2.53.2", timeoutSeconds: 300 };
@@ -308,7 +311,7 @@ describe("planning from stack config", () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// The program under mocks
+// Every stack's hosts with operations requested, built with plain args
 
 const OPERATIONS_BLOCK = {
     timeoutSeconds: 120,
@@ -331,19 +334,22 @@ const isOp = (resource: RecordedResource): boolean => resource.parent?.startsWit
 const opCommands = (recording: Recording): RecordedResource[] => recording.byType("command:remote:Command").filter(isOp);
 
 const stacks = stackNames();
-const recordings = new Map<string, Promise<Recording>>();
-function recordingOf(stack: string): Promise<Recording> {
-    let recording = recordings.get(stack);
-    if (recording === undefined) {
-        recording = recordCanned({ stack, config: withOperations(stack) });
-        recordings.set(stack, recording);
-        recording.catch(() => undefined); // reported by the test that awaits it
+const hostNamesOf = (stack: string): string[] => (readStackConfig(stack).hosts as Array<{ name: string }>).map((host) => host.name);
+const carryOverOf = (stack: string): string => `replicated:host:DaemonTokenCarryOver::${String(hostNamesOf(stack)[0])}-daemon-token`;
+/**
+ * Every host of every stack, each with its stack's config and the operations block, and each
+ * stack's daemon token carried over from its primary as the program does: one evaluation.
+ */
+const allHosts: Promise<Recording> = recordComponent(() => {
+    for (const stack of stacks) {
+        buildStackHosts(stackHostArgs(stack, { volumeRoots: ["/srv/replicated-volumes"], operations: OPERATIONS_BLOCK }));
     }
-    return recording;
-}
-// Start every stack's recording at once: each is a separate process, and the tests only read them.
-for (const stack of stacks) {
-    void recordingOf(stack);
+});
+allHosts.catch(() => undefined); // reported by the tests that await it
+/** What the hosts of `stack` and its daemon token's carry-over registered (the primary is listed first in every stack). */
+async function recordingOf(stack: string): Promise<Recording> {
+    const recording = await allHosts;
+    return makeRecording(stackHostResources(recording, hostNamesOf(stack)[0], hostNamesOf(stack)), {});
 }
 
 describe("the program with operations requested", () => {
@@ -391,6 +397,7 @@ describe("the program with operations requested", () => {
         test(`${stack}: elevated operations are the only containers that run as uid 0`, async () => {
             const recording = await recordingOf(stack);
             const legacyRoot = readStackConfig(stack).runAs === "root";
+            assert.deepEqual(descendantsOf(recording, carryOverOf(stack)).map(scriptNameOf), ["read-daemon-token"], "the carry-over's command is checked too");
             for (const cmd of recording.byType("command:remote:Command")) {
                 const text = `${String(cmd.inputs.create)}\n${String(cmd.inputs.stdin ?? "")}`;
                 if (isOp(cmd)) {
@@ -464,23 +471,6 @@ describe("the program with operations requested", () => {
         });
     }
 
-    test("the same request ids give identical command inputs (no update); a new id changes the triggers", async () => {
-        const stack = "acme-online";
-        const [first, again, next] = await Promise.all([
-            recordingOf(stack),
-            recordCanned({ stack, config: withOperations(stack) }),
-            recordCanned({ stack, config: withOperations(stack, { ...OPERATIONS_BLOCK, supportBundle: { request: "bundle-2026-11-29" } }) }),
-        ]);
-        const inputsOf = (recording: Recording) =>
-            Object.fromEntries(opCommands(recording).map((cmd) => [cmd.name, { create: cmd.inputs.create, stdin: cmd.inputs.stdin, triggers: cmd.inputs.triggers }]));
-        assert.deepEqual(inputsOf(again), inputsOf(first), "an unchanged request id leaves every input as it was: nothing runs");
-        const bundleBefore = inputsOf(first)["acme-1-op-support-bundle-run"];
-        const bundleAfter = inputsOf(next)["acme-1-op-support-bundle-run"];
-        assert.deepEqual(bundleAfter.triggers, ["support-bundle", "bundle-2026-11-29"]);
-        assert.notDeepEqual(bundleAfter.triggers, bundleBefore.triggers, "a new request id replaces the command, which runs it");
-        assert.deepEqual(inputsOf(next)["acme-1-op-volumes-run"], inputsOf(first)["acme-1-op-volumes-run"], "other operations stay untouched");
-    });
-
     test("without an operations block there are no elevated operations", async () => {
         const recording = await recordCanned({ stack: "acme-online", config: stackConfigForTest("acme-online") });
         assert.equal(recording.byType("replicated:ops:ElevatedOperation").length, 0);
@@ -488,9 +478,20 @@ describe("the program with operations requested", () => {
     });
 
     test("a hostile request id never reaches a command: the program fails on config", async () => {
-        await assert.rejects(
-            recordCanned({ stack: "acme-online", config: withOperations("acme-online", { supportBundle: { request: "x'; reboot; '" } }) }),
-            /replicated:operations\.supportBundle\.request: must match/,
+        // The program reads its config first (loadConfig, the same parseConfig), before any resource.
+        assert.throws(
+            () => parseConfig(encodeConfig("replicated", withOperations("acme-online", { supportBundle: { request: "x'; reboot; '" } })), "acme-online", "replicated"),
+            (err: unknown) => err instanceof ConfigError && /replicated:operations\.supportBundle\.request: must match/.test(err.message),
         );
+        // A host built with plain args refuses it too, before any resource.
+        const [args] = stackHostArgs("acme-online");
+        const registered: string[] = [];
+        await assert.rejects(
+            recordComponent(() => buildHosts([{ ...args, operations: { supportBundle: { request: "x'; reboot; '" } } }]), {
+                resolve: (resource) => void registered.push(`${resource.type}::${resource.name}`),
+            }),
+            /ReplicatedHost acme-1: operations\.supportBundle\.request "x'; reboot; '" must match/,
+        );
+        assert.deepEqual(registered.filter((ref) => !ref.startsWith("pulumi:pulumi:Stack::")), [], "no resource, so no command");
     });
 });
