@@ -75,6 +75,22 @@ export class ApplicationContainers extends pulumi.ComponentResource {
     public readonly volumesResult?: pulumi.Output<Record<string, unknown>>;
 
     constructor(name: string, args: ApplicationContainersArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Every application's container spec first: one the spec refuses fails the component
+        // before anything registers (the volumes run is a root command).
+        const built = args.applications.map((app) => ({
+            app,
+            spec: applicationSpec(app, {
+                stack: args.stack,
+                hostName: args.hostName,
+                privateAddress: args.privateAddress,
+                runAs: args.runAs,
+                serviceUid: args.serviceUid,
+                dockerGid: args.dockerGid,
+                image: args.imageId(app.image),
+                network: args.network,
+                allowAllInterfaces: args.allowAllInterfaces,
+            }),
+        }));
         super("replicated:apps:ApplicationContainers", name, {}, opts);
 
         const specs = applicationVolumeSpecs(args.applications);
@@ -106,18 +122,7 @@ export class ApplicationContainers extends pulumi.ComponentResource {
 
         const volumesCommand = this.volumesCommand;
         const containers: Record<string, docker.Container> = {};
-        for (const app of args.applications) {
-            const spec = applicationSpec(app, {
-                stack: args.stack,
-                hostName: args.hostName,
-                privateAddress: args.privateAddress,
-                runAs: args.runAs,
-                serviceUid: args.serviceUid,
-                dockerGid: args.dockerGid,
-                image: args.imageId(app.image),
-                network: args.network,
-                allowAllInterfaces: args.allowAllInterfaces,
-            });
+        for (const { app, spec } of built) {
             containers[app.name] = new docker.Container(`${name}-${app.name}`, spec.args, {
                 parent: this,
                 provider: args.provider,
