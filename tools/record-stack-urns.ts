@@ -17,7 +17,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { evaluateOnThread } from "./offline/evaluation-thread";
 import { CANNED_DAEMON_TOKEN } from "./offline/host-model";
-import { makeRecording, ref, type RecordedOptions, type RecordedResource } from "./offline/recorder";
+import { makeRecording, ref, type RecordedOptions, type RecordedResource, type RecordingData } from "./offline/recorder";
 import { PROJECT, PROJECT_DIR, readStackConfig, stackNames, standInKeyFile } from "./offline/stacks";
 
 export const FIXTURE_FILE = path.join(PROJECT_DIR, "test", "fixtures", "stack-resources.json");
@@ -104,13 +104,18 @@ function sortedOptions(options: RecordedOptions): RecordedOptions {
     };
 }
 
+/** Evaluates a stack's config with the unit tier's canned host outputs. */
+export type CannedEvaluator = (stack: string, config: Record<string, unknown>) => Promise<Pick<RecordingData, "resources" | "outputs">>;
+
+const onThread: CannedEvaluator = (stack, config) => evaluateOnThread({ stack, config, hostModel: "canned" });
+
 /** Record one stack with the unit tier's canned host outputs and its key file swapped for the stand-in. */
-async function recordStack(stack: string): Promise<StackResource[]> {
+async function recordStack(stack: string, evaluate: CannedEvaluator): Promise<StackResource[]> {
     const config = readStackConfig(stack);
     if (config.sshPrivateKeyPath !== undefined) {
         config.sshPrivateKeyPath = standInKeyFile();
     }
-    const data = await evaluateOnThread({ stack, config, hostModel: "canned" });
+    const data = await evaluate(stack, config);
     const recording = makeRecording([...data.resources], data.outputs);
     const secrets = [fs.readFileSync(standInKeyFile(), "utf8"), CANNED_DAEMON_TOKEN];
     for (const password of recording.byType("random:index/randomPassword:RandomPassword")) {
@@ -149,11 +154,14 @@ async function recordStack(stack: string): Promise<StackResource[]> {
         .sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
 }
 
-/** Every stack's resources, recorded one stack after another in this process. */
-export async function recordStackResources(): Promise<StackResources> {
+/**
+ * Every stack's resources, recorded one stack after another in this process; `evaluate` may be
+ * one that shares its evaluations (the unit tier's memoised stack recordings).
+ */
+export async function recordStackResources(evaluate: CannedEvaluator = onThread): Promise<StackResources> {
     const result: Record<string, StackResource[]> = {};
     for (const stack of stackNames()) {
-        result[stack] = await recordStack(stack);
+        result[stack] = await recordStack(stack, evaluate);
     }
     // Through JSON, as the fixture is read back: undefined fields are dropped the same way.
     return JSON.parse(JSON.stringify(result)) as StackResources;
