@@ -29,11 +29,12 @@ export interface ThreadEvaluation {
 }
 
 /**
- * What the worker answers: the recording as JSON text (see {@link RecordingData}), or the
- * evaluation's error; `fatal` when the thread cannot evaluate anything after it.
+ * What the worker answers: the recording (copied across by the structured clone, which is cheaper
+ * for the evaluating thread than JSON text), or the evaluation's error; `fatal` when the thread
+ * cannot evaluate anything after it.
  */
 export type ThreadReply =
-    | { readonly id: number; readonly text: string }
+    | { readonly id: number; readonly data: RecordingData }
     | { readonly id: number; readonly error: { readonly name: string; readonly message: string }; readonly fatal: boolean };
 
 const WORKER_MODULE = path.join(__dirname, "evaluation-worker.ts");
@@ -41,7 +42,7 @@ const WORKER_MODULE = path.join(__dirname, "evaluation-worker.ts");
 interface Queued {
     readonly id: number;
     readonly request: ThreadEvaluation;
-    readonly resolve: (text: string) => void;
+    readonly resolve: (data: RecordingData) => void;
     readonly reject: (error: Error) => void;
 }
 
@@ -59,8 +60,8 @@ class EvaluationThread {
     private sent = false;
     private nextId = 1;
 
-    evaluate(request: ThreadEvaluation): Promise<string> {
-        return new Promise<string>((resolve, reject) => {
+    evaluate(request: ThreadEvaluation): Promise<RecordingData> {
+        return new Promise<RecordingData>((resolve, reject) => {
             this.queue.push({ id: this.nextId++, request, resolve, reject });
             this.pump();
         });
@@ -110,7 +111,7 @@ class EvaluationThread {
                 void worker.terminate();
             }
         } else {
-            head.resolve(reply.text);
+            head.resolve(reply.data);
         }
         this.pump();
     }
@@ -131,12 +132,15 @@ class EvaluationThread {
 
 const thread = new EvaluationThread();
 
-/** Evaluate the stack program on this process's evaluation thread, queued behind earlier requests. */
+/**
+ * Evaluate the stack program on this process's evaluation thread, queued behind earlier requests.
+ * The recording is plain JSON data (what a JSON round trip keeps: unknown inputs are absent).
+ */
 export async function evaluateOnThread(request: ThreadEvaluation): Promise<RecordingData> {
-    return JSON.parse(await thread.evaluate(request)) as RecordingData;
+    return JSON.parse(await evaluationTextOnThread(request)) as RecordingData;
 }
 
-/** {@link evaluateOnThread}, the recording kept as the JSON text it arrives in (for callers that copy it). */
-export function evaluationTextOnThread(request: ThreadEvaluation): Promise<string> {
-    return thread.evaluate(request);
+/** {@link evaluateOnThread}, the recording as JSON text (for callers that keep it and copy it). */
+export async function evaluationTextOnThread(request: ThreadEvaluation): Promise<string> {
+    return JSON.stringify(await thread.evaluate(request));
 }

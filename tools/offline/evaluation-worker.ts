@@ -25,9 +25,15 @@ if (port === null) {
 let current: number | undefined;
 
 function reply(message: ThreadReply): void {
-    if (current === message.id) {
-        current = undefined;
+    if (current !== message.id) {
+        return;
+    }
+    current = undefined;
+    try {
         port?.postMessage(message);
+    } catch (err) {
+        // A value the structured clone cannot copy: the evaluation fails with why, the thread goes on.
+        port?.postMessage({ id: message.id, error: { name: "Error", message: `the recording cannot be handed back: ${String(err)}` }, fatal: false });
     }
 }
 
@@ -55,8 +61,8 @@ async function holdsSecret(value: unknown): Promise<boolean> {
     return false;
 }
 
-/** The recording of `request` as JSON text: what crosses to the calling thread, and all a caller keeps. */
-async function evaluate(request: ThreadEvaluation): Promise<string> {
+/** The recording of `request` as plain data: what crosses to the calling thread (copied by its structured clone). */
+async function evaluate(request: ThreadEvaluation): Promise<RecordingData> {
     const secretOutputs: string[] = [];
     const program = async () => {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -79,15 +85,14 @@ async function evaluate(request: ThreadEvaluation): Promise<string> {
         program,
         sdkStackTraces: false,
     });
-    const data: RecordingData = { resources: recording.resources, outputs: recording.outputs, secretOutputs };
-    return JSON.stringify(data);
+    return { resources: recording.resources, outputs: recording.outputs, secretOutputs };
 }
 
 // One request at a time: the calling thread sends the next once this one is answered.
 port.on("message", (message: { id: number; request: ThreadEvaluation }) => {
     current = message.id;
     evaluate(message.request).then(
-        (text) => reply({ id: message.id, text }),
+        (data) => reply({ id: message.id, data }),
         (err: unknown) => {
             const error = err instanceof Error ? err : new Error(String(err));
             reply({ id: message.id, error: { name: error.name, message: error.message }, fatal: false });
