@@ -13,6 +13,8 @@ import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { SSH_FILES_DIR } from "../../components/docker/provider";
 import { providerSettings } from "../support/container-runner";
+import { SECRET_KEY_STACK } from "../support/record-inputs-child";
+import { PROJECT, stackNames } from "../../tools/offline/stacks";
 
 type Recorded = Record<string, Array<{ type: string; name: string; inputs: Record<string, unknown> }>>;
 
@@ -67,9 +69,12 @@ describe("docker provider inputs on two machines", () => {
         for (const machine of machines) {
             fs.rmSync(machine.root, { recursive: true, force: true });
         }
-        // Only the files these recordings created; an operator's own stay.
+        // Only the files these recordings created: new, and named after a stack they recorded.
+        // An operator's own stay, and so do those another test run writes meanwhile.
+        const recorded = [...stackNames(), SECRET_KEY_STACK].map((stack) => `${PROJECT}-${stack}`);
+        const ours = (file: string) => recorded.some((prefix) => file.startsWith(`${prefix}-`) || file.startsWith(`${prefix}.`));
         for (const file of fs.existsSync(filesDir) ? fs.readdirSync(filesDir) : []) {
-            if (!existedBefore.has(file)) {
+            if (!existedBefore.has(file) && ours(file)) {
                 fs.rmSync(path.join(filesDir, file), { force: true });
             }
         }
