@@ -4,7 +4,7 @@
  * host key, dial limits, the key a secret and in no command string), `sudo -n` for a sudo login,
  * the options that matter (dependsOn, secret outputs, never a replacement or a delete command),
  * the outputs parsed from the canned summaries, and the constructor errors, each naming the
- * argument.
+ * argument, thrown before the component or any child is registered.
  */
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
@@ -21,9 +21,10 @@ import {
     ServiceAccount,
     TakeoverConfirmation,
     directoryPaths,
+    type HostRole,
     type HostTarget,
 } from "../../components/host";
-import { SUDO_UNAVAILABLE_EXIT, loadScript } from "../../components/shell";
+import { MAX_ID, SUDO_UNAVAILABLE_EXIT, loadScript } from "../../components/shell";
 import { CANNED_DAEMON_TOKEN, CANNED_DOCKER_GID, CANNED_UID, cannedResolver, scriptArgsOf, scriptNameOf } from "../support/canned-outputs";
 import { recordComponent } from "../support/component-recorder";
 import type { Recording } from "../support/mock-recorder";
@@ -40,13 +41,24 @@ const GATE = "random:index/randomString:RandomString::gate";
 /** A resource to hand a component as `dependsOn`. */
 const gate = (): random.RandomString => new random.RandomString("gate", { length: 4 });
 
-/** The constructor's error message, or undefined when it did not throw. */
+/** The constructor's error as `<class>: <message>`, or undefined when it did not throw. */
 function constructorError(build: () => unknown): string | undefined {
     try {
         build();
         return undefined;
     } catch (err) {
-        return (err as Error).message;
+        return `${(err as Error).name}: ${(err as Error).message}`;
+    }
+}
+
+/** Neither a refused component nor any child of it is registered (a child's name starts with the component's). */
+function assertNothingRegistered(recording: Recording, names: readonly string[]): void {
+    for (const name of names) {
+        assert.deepEqual(
+            recording.resources.filter((resource) => resource.name === name || resource.name.startsWith(`${name}-`)).map((resource) => `${resource.type}::${resource.name}`),
+            [],
+            `${name}: neither the component nor any child is registered`,
+        );
     }
 }
 
@@ -128,6 +140,7 @@ describe("ServiceAccount", () => {
         errors.uid = constructorError(() => new ServiceAccount("bad-uid", { target: ROOT, uid: 0 }));
         errors.adoptExisting = constructorError(() => new ServiceAccount("bad-adopt", { target: ROOT, adoption: { adoptExisting: "other" } }));
         errors.address = constructorError(() => new ServiceAccount("bad-address", { target: { ...ROOT, address: "bad host" } }));
+        errors.all = constructorError(() => new ServiceAccount("bad-all", { target: { ...ROOT, port: 0 }, userName: "1234", uid: 1.5, adoption: { adoptExisting: "other" } }));
         const ids = (account: ServiceAccount) => ({ uid: account.uid, gid: account.gid, dockerGid: account.dockerGid, userName: account.userName });
         return { svc: ids(svc), legacy: ids(legacy), defaults: ids(defaults) };
     });
@@ -163,11 +176,20 @@ describe("ServiceAccount", () => {
     });
 
     test("constructor errors name the argument", () => {
-        assert.match(run.errors.userName ?? "", /^ServiceAccount: invalid userName "a;b"/);
-        assert.match(run.errors.uid ?? "", /^ServiceAccount: invalid uid 0/);
-        assert.match(run.errors.adoptExisting ?? "", /adoptExisting "other" must be the service account's own name "replicated"/);
-        assert.match(run.errors.address ?? "", /^ServiceAccount bad-address: target\.address "bad host"/);
+        assert.equal(run.errors.userName, 'HostArgsError: ServiceAccount bad-name: userName "a;b" must match ^[a-z_][a-z0-9_-]{0,30}$ and not be all digits');
+        assert.equal(run.errors.uid, `HostArgsError: ServiceAccount bad-uid: uid 0 must be an integer from 1 to ${MAX_ID}`);
+        assert.equal(run.errors.adoptExisting, `HostArgsError: ServiceAccount bad-adopt: adoption.adoptExisting "other" must be the service account's own name "replicated"`);
+        assert.match(run.errors.address ?? "", /^HostArgsError: ServiceAccount bad-address: target\.address "bad host"/);
         assert.equal(run.recording.byType(COMMAND).some((r) => r.name.startsWith("bad-")), false, "no command for a refused component");
+        assertNothingRegistered(run.recording, ["bad-name", "bad-uid", "bad-adopt", "bad-address", "bad-all"]);
+    });
+
+    test("every bad argument of one account is listed in one error, one line each, before its target", () => {
+        assert.deepEqual((run.errors.all ?? "").split("\n"), [
+            'HostArgsError: ServiceAccount bad-all: userName "1234" must match ^[a-z_][a-z0-9_-]{0,30}$ and not be all digits',
+            `ServiceAccount bad-all: uid 1.5 must be an integer from 1 to ${MAX_ID}`,
+            `ServiceAccount bad-all: adoption.adoptExisting "other" must be the service account's own name "1234"`,
+        ]);
     });
 });
 
@@ -200,7 +222,7 @@ describe("HostDirectories", () => {
     });
 
     test("constructor errors name the argument", () => {
-        assert.match(run.errors.port ?? "", /^HostDirectories bad-port: target\.port 0 must be an integer from 1 to 65535/);
+        assert.match(run.errors.port ?? "", /^HostArgsError: HostDirectories bad-port: target\.port 0 must be an integer from 1 to 65535/);
     });
 });
 
@@ -226,7 +248,7 @@ describe("OwnershipRepair", () => {
     });
 
     test("constructor errors name the argument", () => {
-        assert.match(run.errors.key ?? "", /^OwnershipRepair no-key: give exactly one of target\.privateKey and target\.privateKeyFile \(neither is set\)/);
+        assert.match(run.errors.key ?? "", /^HostArgsError: OwnershipRepair no-key: give exactly one of target\.privateKey and target\.privateKeyFile \(neither is set\)/);
     });
 });
 
@@ -239,6 +261,10 @@ describe("InstallDetection", () => {
         errors.uid = constructorError(() => new InstallDetection("bad-uid", { target: ROOT, role: "primary", uid: 0 }));
         errors.role = constructorError(() => new InstallDetection("bad-role", { target: ROOT, role: "both" as "primary" }));
         errors.user = constructorError(() => new InstallDetection("bad-user", { target: { ...ROOT, user: "Not A User" }, role: "primary" }));
+        // Root mode ignores the account settings in the command, but they are still checked.
+        errors.all = constructorError(
+            () => new InstallDetection("bad-all", { target: { ...ROOT, user: "Not A User" }, role: "worker" as HostRole, runAs: "root", userName: "Svc", uid: -5 }),
+        );
         return { summary: fresh.summary };
     });
 
@@ -265,10 +291,19 @@ describe("InstallDetection", () => {
     });
 
     test("constructor errors name the argument", () => {
-        assert.match(run.errors.userName ?? "", /^InstallDetection: invalid userName "a;touch \/tmp\/x"/);
-        assert.match(run.errors.uid ?? "", /^InstallDetection: invalid uid 0/);
-        assert.match(run.errors.role ?? "", /^InstallDetection: invalid role "both"/);
-        assert.match(run.errors.user ?? "", /^InstallDetection bad-user: target\.user "Not A User"/);
+        assert.equal(run.errors.userName, 'HostArgsError: InstallDetection bad-name: userName "a;touch /tmp/x" must match ^[a-z_][a-z0-9_-]{0,30}$ and not be all digits');
+        assert.equal(run.errors.uid, `HostArgsError: InstallDetection bad-uid: uid 0 must be an integer from 1 to ${MAX_ID}`);
+        assert.equal(run.errors.role, 'HostArgsError: InstallDetection bad-role: role "both" must be "primary" or "operator"');
+        assert.match(run.errors.user ?? "", /^HostArgsError: InstallDetection bad-user: target\.user "Not A User"/);
+        assertNothingRegistered(run.recording, ["bad-name", "bad-uid", "bad-role", "bad-user", "bad-all"]);
+    });
+
+    test("every bad argument of one detection is listed in one error, one line each, before its target", () => {
+        assert.deepEqual((run.errors.all ?? "").split("\n"), [
+            'HostArgsError: InstallDetection bad-all: userName "Svc" must match ^[a-z_][a-z0-9_-]{0,30}$ and not be all digits',
+            `InstallDetection bad-all: uid -5 must be an integer from 1 to ${MAX_ID}`,
+            'InstallDetection bad-all: role "worker" must be "primary" or "operator"',
+        ]);
     });
 });
 
@@ -317,7 +352,8 @@ describe("DaemonTokenCarryOver", () => {
     });
 
     test("constructor errors name the argument", () => {
-        assert.match(errors.hostKey ?? "", /^DaemonTokenCarryOver bad-host-key: target\.hostKey /);
+        assert.match(errors.hostKey ?? "", /^HostArgsError: DaemonTokenCarryOver bad-host-key: target\.hostKey /);
+        assertNothingRegistered(rec(), ["bad-host-key"]);
     });
 });
 
@@ -328,6 +364,7 @@ describe("InstallerTakeover", () => {
         errors.fallbackSeconds = constructorError(() => new InstallerTakeover("bad-fallback", { target: ROOT, role: "primary", fallbackSeconds: 29 }));
         errors.role = constructorError(() => new InstallerTakeover("bad-role", { target: ROOT, role: "worker" as "primary" }));
         errors.become = constructorError(() => new InstallerTakeover("bad-become", { target: { ...SUDO, become: "none" }, role: "primary" }));
+        errors.all = constructorError(() => new InstallerTakeover("bad-all", { target: { ...SUDO, become: "none" }, role: "both" as HostRole, fallbackSeconds: 300.5 }));
         return { summary: primary.summary };
     });
 
@@ -346,9 +383,17 @@ describe("InstallerTakeover", () => {
     });
 
     test("constructor errors name the argument", () => {
-        assert.match(run.errors.fallbackSeconds ?? "", /^InstallerTakeover: fallbackSeconds must be an integer from 30 to 3600, got 29/);
-        assert.match(run.errors.role ?? "", /^InstallerTakeover: invalid role "worker"/);
-        assert.match(run.errors.become ?? "", /^InstallerTakeover bad-become: target\.become is "none" but target\.user "deploy" is not root/);
+        assert.equal(run.errors.fallbackSeconds, "HostArgsError: InstallerTakeover bad-fallback: fallbackSeconds 29 must be an integer from 30 to 3600");
+        assert.equal(run.errors.role, 'HostArgsError: InstallerTakeover bad-role: role "worker" must be "primary" or "operator"');
+        assert.match(run.errors.become ?? "", /^HostArgsError: InstallerTakeover bad-become: target\.become is "none" but target\.user "deploy" is not root/);
+        assertNothingRegistered(run.recording, ["bad-fallback", "bad-role", "bad-become", "bad-all"]);
+    });
+
+    test("every bad argument of one takeover is listed in one error, one line each, before its target", () => {
+        assert.deepEqual((run.errors.all ?? "").split("\n"), [
+            'HostArgsError: InstallerTakeover bad-all: role "both" must be "primary" or "operator"',
+            "InstallerTakeover bad-all: fallbackSeconds 300.5 must be an integer from 30 to 3600",
+        ]);
     });
 });
 
@@ -377,7 +422,8 @@ describe("TakeoverConfirmation", () => {
     });
 
     test("constructor errors name the argument", () => {
-        assert.match(run.errors.role ?? "", /^TakeoverConfirmation: invalid role "both"/);
-        assert.match(run.errors.keyFile ?? "", /^TakeoverConfirmation missing-key-file: target\.privateKeyFile: cannot read \/nonexistent\/id_ed25519/);
+        assert.equal(run.errors.role, 'HostArgsError: TakeoverConfirmation bad-role: role "both" must be "primary" or "operator"');
+        assert.match(run.errors.keyFile ?? "", /^HostArgsError: TakeoverConfirmation missing-key-file: target\.privateKeyFile: cannot read \/nonexistent\/id_ed25519/);
+        assertNothingRegistered(run.recording, ["bad-role", "missing-key-file"]);
     });
 });
