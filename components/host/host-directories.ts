@@ -5,7 +5,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { checkedHostTarget, type HostRole, type HostTarget } from "./host-target";
+import { checkedHostTarget, isHostRole, isPlainValue, refuseArgsProblems, type HostRole, type HostTarget } from "./host-target";
 import { MAX_ID, loadScript, remoteInvocation } from "../shell";
 import { hostConnection } from "./connection";
 
@@ -42,21 +42,59 @@ export function tmpfilesLines(role: HostRole, uid: number, gid: number): string[
     return runtime.map((dir) => `d ${dir} ${DIRECTORY_MODE} ${uid} ${gid} -`);
 }
 
+/** True for an owner uid of the directories: the service uid, or 0 in legacy root mode. */
+function isOwnerUid(uid: unknown): boolean {
+    return Number.isInteger(uid) && (uid as number) >= 0 && (uid as number) <= MAX_ID;
+}
+
+/** True for the directories' group: the docker gid, never 0. */
+function isOwnerGid(gid: unknown): boolean {
+    return Number.isInteger(gid) && (gid as number) >= 1 && (gid as number) <= MAX_ID;
+}
+
 /**
  * Positional arguments of directories.sh: `<uid> <gid> <role>`. uid 0 is legacy root mode; the
  * gid is the docker gid and never 0. Throws on ids outside that range.
  */
 export function directoriesScriptArgs(uid: number, gid: number, role: HostRole): string[] {
-    if (!Number.isInteger(uid) || uid < 0 || uid > MAX_ID) {
+    if (!isOwnerUid(uid)) {
         throw new Error(`HostDirectories: invalid uid ${String(uid)}: it must be an integer from 0 to ${MAX_ID}`);
     }
-    if (!Number.isInteger(gid) || gid < 1 || gid > MAX_ID) {
+    if (!isOwnerGid(gid)) {
         throw new Error(`HostDirectories: invalid gid ${String(gid)}: it must be the docker gid, an integer from 1 to ${MAX_ID}`);
     }
-    if (role !== "primary" && role !== "operator") {
+    if (!isHostRole(role)) {
         throw new Error(`HostDirectories: invalid role ${JSON.stringify(role)}: it must be "primary" or "operator"`);
     }
     return [String(uid), String(gid), role];
+}
+
+/**
+ * Pure: one message per bad uid or gid, each starting with `<component>: <argument>`. An Input not
+ * yet resolved is left for when it resolves (the constructor checks it again there).
+ */
+function ownerProblems(component: string, uid: pulumi.Input<number>, gid: pulumi.Input<number>): string[] {
+    const problems: string[] = [];
+    if (isPlainValue(uid) && !isOwnerUid(uid)) {
+        problems.push(`${component}: uid ${JSON.stringify(uid)} must be an integer from 0 to ${MAX_ID} (0 in legacy root mode)`);
+    }
+    if (isPlainValue(gid) && !isOwnerGid(gid)) {
+        problems.push(`${component}: gid ${JSON.stringify(gid)} must be the docker gid, an integer from 1 to ${MAX_ID}`);
+    }
+    return problems;
+}
+
+/**
+ * Pure: one message per argument of `args` that cannot work, each starting with
+ * `<component>: <argument>`; uid and gid only when they are plain values. The target is checked by
+ * `checkedHostTarget`.
+ */
+export function hostDirectoriesArgsProblems(component: string, args: HostDirectoriesArgs): string[] {
+    const problems: string[] = [];
+    if (!isHostRole(args.role)) {
+        problems.push(`${component}: role ${JSON.stringify(args.role)} must be "primary" or "operator"`);
+    }
+    return [...problems, ...ownerProblems(component, args.uid, args.gid)];
 }
 
 export interface HostDirectoriesArgs {
@@ -82,14 +120,19 @@ export class HostDirectories extends pulumi.ComponentResource {
     public readonly command: command.remote.Command;
 
     constructor(name: string, args: HostDirectoriesArgs, opts?: pulumi.ComponentResourceOptions) {
-        const target = checkedHostTarget(`HostDirectories ${name}`, args.target);
+        // Every plain argument is checked before anything is registered; uid and gid given as
+        // Inputs (the account's ids) when they resolve, with the same messages.
+        const component = `HostDirectories ${name}`;
+        refuseArgsProblems(hostDirectoriesArgsProblems(component, args));
+        const target = checkedHostTarget(component, args.target);
         super("replicated:host:HostDirectories", name, {}, opts);
         const role = args.role;
         this.paths = directoryPaths(role);
         const script = loadScript("directories");
-        const invocation = pulumi
-            .all([args.uid, args.gid, target.become])
-            .apply(([uid, gid, become]) => remoteInvocation(script, directoriesScriptArgs(uid, gid, role), become));
+        const invocation = pulumi.all([args.uid, args.gid, target.become]).apply(([uid, gid, become]) => {
+            refuseArgsProblems(ownerProblems(component, uid, gid));
+            return remoteInvocation(script, directoriesScriptArgs(uid, gid, role), become);
+        });
 
         this.command = new command.remote.Command(
             `${name}-directories`,

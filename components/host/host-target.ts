@@ -17,6 +17,11 @@ import { isHostAddress, isValidAccountName, isWildcardAddress, remoteInvocation,
 /** What runs on a host: the primary runs the daemon, UI, sidecars and a local operator. */
 export type HostRole = "primary" | "operator";
 
+/** True for a {@link HostRole}. */
+export function isHostRole(role: unknown): role is HostRole {
+    return role === "primary" || role === "operator";
+}
+
 /** Where and as whom SSH reaches one host (remote commands and the docker provider alike). */
 export interface HostTarget {
     /** Address SSH dials: a DNS host name or an IP address; may be another resource's output. Required. */
@@ -121,12 +126,19 @@ function fail(problem: string | undefined): void {
     }
 }
 
+/** Throws every problem of one component's args as one {@link HostArgsError}, one line each, when there is any. */
+export function refuseArgsProblems(problems: readonly string[]): void {
+    if (problems.length > 0) {
+        throw new HostArgsError(problems.join("\n"));
+    }
+}
+
 /**
  * `value` checked by `problemOf`: a plain value now (throwing), an Input when it resolves. The
  * result keeps the Input's resources as dependencies.
  */
 function checkedInput<T>(value: pulumi.Input<T>, problemOf: (resolved: T) => string | undefined): pulumi.Input<T> {
-    if (isPlain(value)) {
+    if (isPlainValue(value)) {
         fail(problemOf(value));
         return value;
     }
@@ -137,7 +149,7 @@ function checkedInput<T>(value: pulumi.Input<T>, problemOf: (resolved: T) => str
 }
 
 /** True for a value known now: neither an Output nor a promise. */
-function isPlain<T>(value: pulumi.Input<T> | undefined): value is T {
+export function isPlainValue<T>(value: pulumi.Input<T> | undefined): value is T {
     return !pulumi.Output.isInstance(value) && !(value instanceof Promise);
 }
 
@@ -185,8 +197,8 @@ export function checkedHostTarget(component: string, target: HostTarget | Checke
     const rawUser = given.user ?? DEFAULT_SSH_USER;
     let become: pulumi.Input<Become>;
     if (given.become === undefined) {
-        become = isPlain(rawUser) ? defaultBecome(rawUser) : pulumi.output(rawUser).apply(defaultBecome);
-    } else if (isPlain(given.become) && isPlain(rawUser)) {
+        become = isPlainValue(rawUser) ? defaultBecome(rawUser) : pulumi.output(rawUser).apply(defaultBecome);
+    } else if (isPlainValue(given.become) && isPlainValue(rawUser)) {
         fail(targetBecomeProblem(component, given.become, rawUser));
         become = given.become;
     } else {
@@ -215,7 +227,7 @@ export function checkedHostTarget(component: string, target: HostTarget | Checke
         privateKey = pulumi.secret(contents);
     } else {
         const key = given.privateKey as pulumi.Input<string>;
-        if (isPlain(key) && (typeof key !== "string" || key.trim() === "")) {
+        if (isPlainValue(key) && (typeof key !== "string" || key.trim() === "")) {
             throw new HostArgsError(`${component}: target.privateKey must be a non-empty string`);
         }
         privateKey = pulumi.secret(key);
@@ -239,7 +251,7 @@ export function checkedHostTarget(component: string, target: HostTarget | Checke
  * command when `become` is plain, else one that resolves with it.
  */
 export function invocationOn(target: CheckedHostTarget, script: string, args: readonly string[]): { command: pulumi.Input<string>; stdin: string } {
-    if (isPlain(target.become)) {
+    if (isPlainValue(target.become)) {
         return remoteInvocation(script, args, target.become);
     }
     return { command: pulumi.output(target.become).apply((become) => remoteInvocation(script, args, become).command), stdin: script };

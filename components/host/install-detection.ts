@@ -9,10 +9,10 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { checkedHostTarget, invocationOn, type HostRole, type HostTarget } from "./host-target";
+import { checkedHostTarget, isHostRole, invocationOn, refuseArgsProblems, type HostRole, type HostTarget } from "./host-target";
 import { MAX_ID, isValidAccountName, loadScript, parseSummaryLine } from "../shell";
 import { hostConnection } from "./connection";
-import type { RunAs } from "./service-account";
+import { isServiceUid, type RunAs } from "./service-account";
 
 /** What detection found on the host. */
 export type InstallKind = "none" | "script" | "taken-over" | "foreign";
@@ -57,14 +57,34 @@ export function installDetectionScriptArgs(runAs: RunAs, userName: string, uid: 
     if (!isValidAccountName(userName)) {
         throw new Error(`InstallDetection: invalid userName ${JSON.stringify(userName)}: it must match ^[a-z_][a-z0-9_-]{0,30}$`);
     }
-    if (uid !== undefined && (!Number.isInteger(uid) || uid < 1 || uid > MAX_ID)) {
+    if (uid !== undefined && !isServiceUid(uid)) {
         throw new Error(`InstallDetection: invalid uid ${String(uid)}: it must be an integer from 1 to ${MAX_ID}`);
     }
-    if (role !== "primary" && role !== "operator") {
+    if (!isHostRole(role)) {
         throw new Error(`InstallDetection: invalid role ${JSON.stringify(role)}`);
     }
     // Root mode ignores the service account settings, so they cannot alter this command there.
     return runAs === "root" ? ["root", "replicated", "", role] : [runAs, userName, uid === undefined ? "" : String(uid), role];
+}
+
+/**
+ * Pure: one message per argument of an {@link InstallDetection} that cannot work (checked with
+ * its defaults applied), each starting with `<component>: <argument>`. The target is checked by
+ * `checkedHostTarget`.
+ */
+export function installDetectionArgsProblems(component: string, args: Omit<InstallDetectionArgs, "target">): string[] {
+    const problems: string[] = [];
+    const userName = args.userName ?? "replicated";
+    if (!isValidAccountName(userName)) {
+        problems.push(`${component}: userName ${JSON.stringify(userName)} must match ^[a-z_][a-z0-9_-]{0,30}$ and not be all digits`);
+    }
+    if (args.uid !== undefined && !isServiceUid(args.uid)) {
+        problems.push(`${component}: uid ${JSON.stringify(args.uid)} must be an integer from 1 to ${MAX_ID}`);
+    }
+    if (!isHostRole(args.role)) {
+        problems.push(`${component}: role ${JSON.stringify(args.role)} must be "primary" or "operator"`);
+    }
+    return problems;
 }
 
 const KINDS: readonly InstallKind[] = ["none", "script", "taken-over", "foreign"];
@@ -132,7 +152,10 @@ export class InstallDetection extends pulumi.ComponentResource {
     public readonly summary: pulumi.Output<InstallSummary>;
 
     constructor(name: string, args: InstallDetectionArgs, opts?: pulumi.ComponentResourceOptions) {
-        const target = checkedHostTarget(`InstallDetection ${name}`, args.target);
+        // Every argument is checked before anything is registered; the target's Inputs when they resolve.
+        const component = `InstallDetection ${name}`;
+        refuseArgsProblems(installDetectionArgsProblems(component, args));
+        const target = checkedHostTarget(component, args.target);
         super("replicated:host:InstallDetection", name, {}, opts);
         const invocation = invocationOn(target, loadScript("detect-install"), installDetectionScriptArgs(args.runAs ?? "replicated", args.userName ?? "replicated", args.uid, args.role));
         this.command = new command.remote.Command(

@@ -10,7 +10,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { checkedHostTarget, invocationOn, type HostRole, type HostTarget } from "./host-target";
+import { checkedHostTarget, isHostRole, invocationOn, refuseArgsProblems, type HostRole, type HostTarget } from "./host-target";
 import { loadScript, parseSummaryLine } from "../shell";
 import { hostConnection } from "./connection";
 
@@ -22,19 +22,41 @@ export const FALLBACK_SECONDS_DEFAULT = 300;
 /** Extra seconds the fallback (and the confirmation) keep checking after the deadline. */
 export const FALLBACK_GRACE_SECONDS = 30;
 
+/** True for a fallback deadline within {@link FALLBACK_SECONDS_MIN}..{@link FALLBACK_SECONDS_MAX}. */
+function isFallbackSeconds(seconds: unknown): boolean {
+    return Number.isInteger(seconds) && (seconds as number) >= FALLBACK_SECONDS_MIN && (seconds as number) <= FALLBACK_SECONDS_MAX;
+}
+
 /**
  * Positional arguments of takeover.sh: `<role> <fallback seconds>`. The role decides which
  * containers must be healthy to disarm the fallback (its core services, plus the sidecars the
  * program runs there), so switching a sidecar does not re-run the step.
  */
 export function takeoverScriptArgs(role: "primary" | "operator", fallbackSeconds: number): string[] {
-    if (role !== "primary" && role !== "operator") {
+    if (!isHostRole(role)) {
         throw new Error(`InstallerTakeover: invalid role ${JSON.stringify(role)}`);
     }
-    if (!Number.isInteger(fallbackSeconds) || fallbackSeconds < FALLBACK_SECONDS_MIN || fallbackSeconds > FALLBACK_SECONDS_MAX) {
+    if (!isFallbackSeconds(fallbackSeconds)) {
         throw new Error(`InstallerTakeover: fallbackSeconds must be an integer from ${FALLBACK_SECONDS_MIN} to ${FALLBACK_SECONDS_MAX}, got ${String(fallbackSeconds)}`);
     }
     return [role, String(fallbackSeconds)];
+}
+
+/**
+ * Pure: one message per argument of an {@link InstallerTakeover} that cannot work (checked with
+ * its defaults applied), each starting with `<component>: <argument>`. The target is checked by
+ * `checkedHostTarget`.
+ */
+export function installerTakeoverArgsProblems(component: string, args: Omit<InstallerTakeoverArgs, "target">): string[] {
+    const problems: string[] = [];
+    if (!isHostRole(args.role)) {
+        problems.push(`${component}: role ${JSON.stringify(args.role)} must be "primary" or "operator"`);
+    }
+    const fallbackSeconds = args.fallbackSeconds ?? FALLBACK_SECONDS_DEFAULT;
+    if (!isFallbackSeconds(fallbackSeconds)) {
+        problems.push(`${component}: fallbackSeconds ${JSON.stringify(fallbackSeconds)} must be an integer from ${FALLBACK_SECONDS_MIN} to ${FALLBACK_SECONDS_MAX}`);
+    }
+    return problems;
 }
 
 /** The one-line JSON summary takeover.sh prints. */
@@ -93,7 +115,10 @@ export class InstallerTakeover extends pulumi.ComponentResource {
     public readonly summary: pulumi.Output<TakeoverSummary>;
 
     constructor(name: string, args: InstallerTakeoverArgs, opts?: pulumi.ComponentResourceOptions) {
-        const target = checkedHostTarget(`InstallerTakeover ${name}`, args.target);
+        // Every argument is checked before anything is registered; the target's Inputs when they resolve.
+        const component = `InstallerTakeover ${name}`;
+        refuseArgsProblems(installerTakeoverArgsProblems(component, args));
+        const target = checkedHostTarget(component, args.target);
         super("replicated:host:InstallerTakeover", name, {}, opts);
         const invocation = invocationOn(target, loadScript("takeover"), takeoverScriptArgs(args.role, args.fallbackSeconds ?? FALLBACK_SECONDS_DEFAULT));
         this.command = new command.remote.Command(

@@ -6,7 +6,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { checkedHostTarget, type HostTarget } from "./host-target";
+import { checkedHostTarget, isPlainValue, refuseArgsProblems, type HostTarget } from "./host-target";
 import { MAX_ID, loadScript, parseSummaryLine, remoteInvocation } from "../shell";
 import { hostConnection } from "./connection";
 
@@ -37,17 +37,40 @@ export interface RepairSummary {
     readonly restartedContainers: readonly string[];
 }
 
+/** True for an id the repair may re-own to: at least 1, never root. */
+function isRepairId(id: unknown): boolean {
+    return Number.isInteger(id) && (id as number) >= 1 && (id as number) <= MAX_ID;
+}
+
 /** Positional arguments of repair-ownership.sh: `<uid> <gid>`, both at least 1 (never root). */
 export function repairScriptArgs(uid: number, gid: number): string[] {
     for (const [what, id] of [
         ["uid", uid],
         ["gid", gid],
     ] as const) {
-        if (!Number.isInteger(id) || id < 1 || id > MAX_ID) {
+        if (!isRepairId(id)) {
             throw new Error(`OwnershipRepair: invalid ${what} ${String(id)}: it must be an integer from 1 to ${MAX_ID} (the repair never re-owns to root)`);
         }
     }
     return [String(uid), String(gid)];
+}
+
+/**
+ * Pure: one message per argument of an {@link OwnershipRepair} that cannot work, each starting
+ * with `<component>: <argument>`; uid and gid only when they are plain values (an Input is checked
+ * when it resolves). The target is checked by `checkedHostTarget`.
+ */
+export function ownershipRepairArgsProblems(component: string, args: Pick<OwnershipRepairArgs, "uid" | "gid">): string[] {
+    const problems: string[] = [];
+    for (const [argument, id] of [
+        ["uid", args.uid],
+        ["gid", args.gid],
+    ] as const) {
+        if (isPlainValue(id) && !isRepairId(id)) {
+            problems.push(`${component}: ${argument} ${JSON.stringify(id)} must be an integer from 1 to ${MAX_ID} (the repair never re-owns to root)`);
+        }
+    }
+    return problems;
 }
 
 /** Parse repair-ownership.sh's summary line. */
@@ -106,12 +129,17 @@ export class OwnershipRepair extends pulumi.ComponentResource {
     public readonly summary: pulumi.Output<RepairSummary>;
 
     constructor(name: string, args: OwnershipRepairArgs, opts?: pulumi.ComponentResourceOptions) {
-        const target = checkedHostTarget(`OwnershipRepair ${name}`, args.target);
+        // Every plain argument is checked before anything is registered; uid and gid given as
+        // Inputs (the account's ids) when they resolve, with the same messages.
+        const component = `OwnershipRepair ${name}`;
+        refuseArgsProblems(ownershipRepairArgsProblems(component, args));
+        const target = checkedHostTarget(component, args.target);
         super("replicated:host:OwnershipRepair", name, {}, opts);
         const script = loadScript("repair-ownership");
-        const invocation = pulumi
-            .all([args.uid, args.gid, target.become])
-            .apply(([uid, gid, become]) => remoteInvocation(script, repairScriptArgs(uid, gid), become));
+        const invocation = pulumi.all([args.uid, args.gid, target.become]).apply(([uid, gid, become]) => {
+            refuseArgsProblems(ownershipRepairArgsProblems(component, { uid, gid }));
+            return remoteInvocation(script, repairScriptArgs(uid, gid), become);
+        });
 
         this.command = new command.remote.Command(
             `${name}-ownership`,

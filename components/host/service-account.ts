@@ -5,7 +5,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { checkedHostTarget, invocationOn, type HostTarget } from "./host-target";
+import { checkedHostTarget, invocationOn, refuseArgsProblems, type HostTarget } from "./host-target";
 import { MAX_ID, isValidAccountName, loadScript, parseSummaryLine } from "../shell";
 import { hostConnection } from "./connection";
 
@@ -34,6 +34,11 @@ export interface AccountAdoption {
     readonly allowNobodyUid?: boolean;
 }
 
+/** True for a uid the service account may be created with or required to have (a pinned uid). */
+export function isServiceUid(uid: unknown): boolean {
+    return Number.isInteger(uid) && (uid as number) >= 1 && (uid as number) <= MAX_ID;
+}
+
 /**
  * Positional arguments of account.sh: `<mode> <user name> <uid or ""> <adopt or ""> <allow 65534>`.
  * Legacy root mode always passes `root root "" "" false`, so the serviceUser settings cannot
@@ -46,13 +51,37 @@ export function accountScriptArgs(runAs: RunAs, userName: string, uid?: number, 
     if (!isValidAccountName(userName)) {
         throw new Error(`ServiceAccount: invalid userName ${JSON.stringify(userName)}: it must match ^[a-z_][a-z0-9_-]{0,30}$`);
     }
-    if (uid !== undefined && (!Number.isInteger(uid) || uid < 1 || uid > MAX_ID)) {
+    if (uid !== undefined && !isServiceUid(uid)) {
         throw new Error(`ServiceAccount: invalid uid ${String(uid)}: it must be an integer from 1 to ${MAX_ID}`);
     }
     if (adoption.adoptExisting !== undefined && adoption.adoptExisting !== userName) {
         throw new Error(`ServiceAccount: adoptExisting ${JSON.stringify(adoption.adoptExisting)} must be the service account's own name ${JSON.stringify(userName)}`);
     }
     return ["replicated", userName, uid === undefined ? "" : String(uid), adoption.adoptExisting ?? "", adoption.allowNobodyUid === true ? "true" : "false"];
+}
+
+/**
+ * Pure: one message per argument of a {@link ServiceAccount} that cannot work (checked with its
+ * defaults applied), each starting with `<component>: <argument>`. Root mode ignores the account
+ * settings, so they are not checked there. The target is checked by `checkedHostTarget`.
+ */
+export function serviceAccountArgsProblems(component: string, args: Omit<ServiceAccountArgs, "target">): string[] {
+    if ((args.runAs ?? "replicated") === "root") {
+        return [];
+    }
+    const problems: string[] = [];
+    const userName = args.userName ?? "replicated";
+    if (!isValidAccountName(userName)) {
+        problems.push(`${component}: userName ${JSON.stringify(userName)} must match ^[a-z_][a-z0-9_-]{0,30}$ and not be all digits`);
+    }
+    if (args.uid !== undefined && !isServiceUid(args.uid)) {
+        problems.push(`${component}: uid ${JSON.stringify(args.uid)} must be an integer from 1 to ${MAX_ID}`);
+    }
+    const adoptExisting = args.adoption?.adoptExisting;
+    if (adoptExisting !== undefined && adoptExisting !== userName) {
+        problems.push(`${component}: adoption.adoptExisting ${JSON.stringify(adoptExisting)} must be the service account's own name ${JSON.stringify(userName)}`);
+    }
+    return problems;
 }
 
 function idField(summary: Record<string, unknown>, key: string, min: number): number {
@@ -113,7 +142,10 @@ export class ServiceAccount extends pulumi.ComponentResource {
     public readonly command: command.remote.Command;
 
     constructor(name: string, args: ServiceAccountArgs, opts?: pulumi.ComponentResourceOptions) {
-        const target = checkedHostTarget(`ServiceAccount ${name}`, args.target);
+        // Every argument is checked before anything is registered; the target's Inputs when they resolve.
+        const component = `ServiceAccount ${name}`;
+        refuseArgsProblems(serviceAccountArgsProblems(component, args));
+        const target = checkedHostTarget(component, args.target);
         super("replicated:host:ServiceAccount", name, {}, opts);
         const runAs = args.runAs ?? "replicated";
         const invocation = invocationOn(target, loadScript("account"), accountScriptArgs(runAs, args.userName ?? "replicated", args.uid, args.adoption));

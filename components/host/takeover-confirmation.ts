@@ -6,7 +6,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { checkedHostTarget, invocationOn, type HostRole, type HostTarget } from "./host-target";
+import { checkedHostTarget, isHostRole, invocationOn, refuseArgsProblems, type HostRole, type HostTarget } from "./host-target";
 import { loadScript, parseSummaryLine } from "../shell";
 import { hostConnection } from "./connection";
 
@@ -27,10 +27,18 @@ export interface TakeoverConfirmSummary {
  * the role's core services plus the sidecars the program runs on the host.
  */
 export function takeoverConfirmScriptArgs(role: "primary" | "operator"): string[] {
-    if (role !== "primary" && role !== "operator") {
+    if (!isHostRole(role)) {
         throw new Error(`TakeoverConfirmation: invalid role ${JSON.stringify(role)}`);
     }
     return [role];
+}
+
+/**
+ * Pure: one message per argument of a {@link TakeoverConfirmation} that cannot work, each starting
+ * with `<component>: <argument>`. The target is checked by `checkedHostTarget`.
+ */
+export function takeoverConfirmationArgsProblems(component: string, args: Omit<TakeoverConfirmationArgs, "target">): string[] {
+    return isHostRole(args.role) ? [] : [`${component}: role ${JSON.stringify(args.role)} must be "primary" or "operator"`];
 }
 
 /** Parse and check takeover-confirm.sh's summary line. */
@@ -67,7 +75,10 @@ export class TakeoverConfirmation extends pulumi.ComponentResource {
     public readonly summary: pulumi.Output<TakeoverConfirmSummary>;
 
     constructor(name: string, args: TakeoverConfirmationArgs, opts?: pulumi.ComponentResourceOptions) {
-        const target = checkedHostTarget(`TakeoverConfirmation ${name}`, args.target);
+        // Every argument is checked before anything is registered; the target's Inputs when they resolve.
+        const component = `TakeoverConfirmation ${name}`;
+        refuseArgsProblems(takeoverConfirmationArgsProblems(component, args));
+        const target = checkedHostTarget(component, args.target);
         super("replicated:host:TakeoverConfirmation", name, {}, opts);
         const invocation = invocationOn(target, loadScript("takeover-confirm"), takeoverConfirmScriptArgs(args.role));
         this.command = new command.remote.Command(

@@ -4,10 +4,15 @@
  * host key, dial limits, the key a secret and in no command string), `sudo -n` for a sudo login,
  * the options that matter (dependsOn, secret outputs, never a replacement or a delete command),
  * the outputs parsed from the canned summaries, and the constructor errors, each naming the
- * argument.
+ * argument, thrown before the component or any child is registered. One evaluation in a process
+ * of its own shows that a uid or gid that arrives as another resource's output fails when it
+ * resolves, naming the argument.
  */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import * as path from "node:path";
 import { before, describe, test } from "node:test";
+import { promisify } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import {
@@ -21,9 +26,10 @@ import {
     ServiceAccount,
     TakeoverConfirmation,
     directoryPaths,
+    type HostRole,
     type HostTarget,
 } from "../../components/host";
-import { SUDO_UNAVAILABLE_EXIT, loadScript } from "../../components/shell";
+import { MAX_ID, SUDO_UNAVAILABLE_EXIT, loadScript } from "../../components/shell";
 import { CANNED_DAEMON_TOKEN, CANNED_DOCKER_GID, CANNED_UID, cannedResolver, scriptArgsOf, scriptNameOf } from "../support/canned-outputs";
 import { recordComponent } from "../support/component-recorder";
 import type { Recording } from "../support/mock-recorder";
@@ -37,16 +43,99 @@ const ROOT: HostTarget = { address: "10.0.0.1", port: 2222, privateKey: PRIVATE_
 const SUDO: HostTarget = { address: "10.0.0.2", user: "deploy", become: "sudo", privateKey: PRIVATE_KEY };
 const GATE = "random:index/randomString:RandomString::gate";
 
+const REPO = path.join(__dirname, "..", "..");
+/** The ids the child's stand-in resources report, by resource name; known only once they "exist". */
+const LATE_IDS: Readonly<Record<string, number>> = { "uid-minus-one": -1, "uid-zero": 0, "gid-zero": 0, "gid-too-large": MAX_ID + 1, "service-uid": CANNED_UID, "docker-gid": CANNED_DOCKER_GID };
+/**
+ * HostDirectories and OwnershipRepair given uids and gids that are other resources' outputs,
+ * evaluated in a process of its own (a failed registration never lets the evaluation finish, as
+ * in a real run); prints the registrations and the errors the run reported, once every refused
+ * component has reported its error and the two with good ids have registered their commands.
+ */
+const LATE_IDS_CHILD = `
+const random = require("@pulumi/random");
+const { HostDirectories, OwnershipRepair } = require("./components/host");
+const { cannedResolver } = require("./tools/offline/host-model");
+const { recordProgram } = require("./tools/offline/recorder");
+const ids = JSON.parse(process.argv[1]);
+const refused = ["HostDirectories dirs-late-uid:", "HostDirectories dirs-late-gid:", "OwnershipRepair repair-late-uid:", "OwnershipRepair repair-late-gid:"];
+const accepted = ["dirs-known-directories", "repair-known-ownership"];
+const errors = [];
+const registered = [];
+const report = () => { console.log(JSON.stringify({ registered, errors })); process.exit(0); };
+const reportWhenDone = () => {
+    if (refused.every((prefix) => errors.some((err) => err.includes(prefix))) && accepted.every((name) => registered.includes(name))) report();
+};
+process.on("unhandledRejection", (err) => { errors.push(String(err)); reportWhenDone(); });
+recordProgram({ stack: "unit", project: "host-components-unit", config: {}, sdkStackTraces: false,
+    resolve: (r) => (r.type === "random:index/randomInteger:RandomInteger" ? { result: ids[r.name] } : cannedResolver(r)),
+    onRegister: (r) => { registered.push(r.name); reportWhenDone(); },
+    program: () => {
+        const id = {};
+        for (const name of Object.keys(ids)) id[name] = new random.RandomInteger(name, { min: 0, max: 1 }).result;
+        const target = { address: "10.0.0.1", privateKey: "key" };
+        new HostDirectories("dirs-late-uid", { target, role: "primary", uid: id["uid-minus-one"], gid: id["docker-gid"] });
+        new HostDirectories("dirs-late-gid", { target, role: "operator", uid: id["service-uid"], gid: id["gid-zero"] });
+        new HostDirectories("dirs-known", { target, role: "primary", uid: id["service-uid"], gid: id["docker-gid"] });
+        new OwnershipRepair("repair-late-uid", { target, uid: id["uid-zero"], gid: id["docker-gid"] });
+        new OwnershipRepair("repair-late-gid", { target, uid: id["service-uid"], gid: id["gid-too-large"] });
+        new OwnershipRepair("repair-known", { target, uid: id["service-uid"], gid: id["docker-gid"] });
+    } }).catch((err) => errors.push(String(err)));
+setTimeout(report, 20000);
+`;
+
+interface ChildReport {
+    readonly registered: readonly string[];
+    readonly errors: readonly string[];
+}
+
+/** Runs {@link LATE_IDS_CHILD} and reads its report. */
+async function evaluateLateIds(): Promise<ChildReport> {
+    // Awaited, not spawnSync: the unit tier's other files share this process. Its exit status is
+    // the SDK's; the report on stdout is what counts.
+    const child = await promisify(execFile)(process.execPath, ["--import", "tsx", "-e", LATE_IDS_CHILD, JSON.stringify(LATE_IDS)], { cwd: REPO, encoding: "utf8", timeout: 120_000 }).catch(
+        (failure: { stdout?: string; stderr?: string }) => ({ stdout: failure.stdout ?? "", stderr: failure.stderr ?? "" }),
+    );
+    assert.match(child.stdout, /"registered"/, child.stderr);
+    return JSON.parse(child.stdout.trim().split("\n").pop() ?? "{}") as ChildReport;
+}
+
+/** Started with the file, so the child runs while this process records the components; the tests that read it report its failure. */
+const lateIds = evaluateLateIds();
+lateIds.catch(() => undefined);
+const lateIdsReport = (): Promise<ChildReport> => lateIds;
+
+/** The component `name` was registered (its ids could not be known before), its command `command` never was, and the run reported `expected`. */
+function assertRefusedWhenResolved(report: ChildReport, name: string, command: string, expected: string): void {
+    assert.ok(report.registered.includes(name), `registered: ${report.registered.join(", ")}`);
+    assert.equal(report.registered.includes(command), false, `registered: ${report.registered.join(", ")}`);
+    assert.ok(
+        report.errors.some((err) => err === `HostArgsError: error serializing property "create": ${expected}`),
+        `expected ${JSON.stringify(expected)} among:\n${report.errors.join("\n")}`,
+    );
+}
+
 /** A resource to hand a component as `dependsOn`. */
 const gate = (): random.RandomString => new random.RandomString("gate", { length: 4 });
 
-/** The constructor's error message, or undefined when it did not throw. */
+/** The constructor's error as `<class>: <message>`, or undefined when it did not throw. */
 function constructorError(build: () => unknown): string | undefined {
     try {
         build();
         return undefined;
     } catch (err) {
-        return (err as Error).message;
+        return `${(err as Error).name}: ${(err as Error).message}`;
+    }
+}
+
+/** Neither a refused component nor any child of it is registered (a child's name starts with the component's). */
+function assertNothingRegistered(recording: Recording, names: readonly string[]): void {
+    for (const name of names) {
+        assert.deepEqual(
+            recording.resources.filter((resource) => resource.name === name || resource.name.startsWith(`${name}-`)).map((resource) => `${resource.type}::${resource.name}`),
+            [],
+            `${name}: neither the component nor any child is registered`,
+        );
     }
 }
 
@@ -128,6 +217,7 @@ describe("ServiceAccount", () => {
         errors.uid = constructorError(() => new ServiceAccount("bad-uid", { target: ROOT, uid: 0 }));
         errors.adoptExisting = constructorError(() => new ServiceAccount("bad-adopt", { target: ROOT, adoption: { adoptExisting: "other" } }));
         errors.address = constructorError(() => new ServiceAccount("bad-address", { target: { ...ROOT, address: "bad host" } }));
+        errors.all = constructorError(() => new ServiceAccount("bad-all", { target: { ...ROOT, port: 0 }, userName: "1234", uid: 1.5, adoption: { adoptExisting: "other" } }));
         const ids = (account: ServiceAccount) => ({ uid: account.uid, gid: account.gid, dockerGid: account.dockerGid, userName: account.userName });
         return { svc: ids(svc), legacy: ids(legacy), defaults: ids(defaults) };
     });
@@ -163,11 +253,20 @@ describe("ServiceAccount", () => {
     });
 
     test("constructor errors name the argument", () => {
-        assert.match(run.errors.userName ?? "", /^ServiceAccount: invalid userName "a;b"/);
-        assert.match(run.errors.uid ?? "", /^ServiceAccount: invalid uid 0/);
-        assert.match(run.errors.adoptExisting ?? "", /adoptExisting "other" must be the service account's own name "replicated"/);
-        assert.match(run.errors.address ?? "", /^ServiceAccount bad-address: target\.address "bad host"/);
+        assert.equal(run.errors.userName, 'HostArgsError: ServiceAccount bad-name: userName "a;b" must match ^[a-z_][a-z0-9_-]{0,30}$ and not be all digits');
+        assert.equal(run.errors.uid, `HostArgsError: ServiceAccount bad-uid: uid 0 must be an integer from 1 to ${MAX_ID}`);
+        assert.equal(run.errors.adoptExisting, `HostArgsError: ServiceAccount bad-adopt: adoption.adoptExisting "other" must be the service account's own name "replicated"`);
+        assert.match(run.errors.address ?? "", /^HostArgsError: ServiceAccount bad-address: target\.address "bad host"/);
         assert.equal(run.recording.byType(COMMAND).some((r) => r.name.startsWith("bad-")), false, "no command for a refused component");
+        assertNothingRegistered(run.recording, ["bad-name", "bad-uid", "bad-adopt", "bad-address", "bad-all"]);
+    });
+
+    test("every bad argument of one account is listed in one error, one line each, before its target", () => {
+        assert.deepEqual((run.errors.all ?? "").split("\n"), [
+            'HostArgsError: ServiceAccount bad-all: userName "1234" must match ^[a-z_][a-z0-9_-]{0,30}$ and not be all digits',
+            `ServiceAccount bad-all: uid 1.5 must be an integer from 1 to ${MAX_ID}`,
+            `ServiceAccount bad-all: adoption.adoptExisting "other" must be the service account's own name "1234"`,
+        ]);
     });
 });
 
@@ -177,6 +276,12 @@ describe("HostDirectories", () => {
         const operator = new HostDirectories("node", { target: SUDO, role: "operator", uid: account.uid, gid: account.dockerGid });
         const primary = new HostDirectories("primary", { target: ROOT, role: "primary", uid: 0, gid: 994 });
         errors.port = constructorError(() => new HostDirectories("bad-port", { target: { ...ROOT, port: 0 }, role: "primary", uid: 1, gid: 1 }));
+        errors.role = constructorError(() => new HostDirectories("bad-role", { target: ROOT, role: "worker" as HostRole, uid: 1017, gid: 999 }));
+        errors.uid = constructorError(() => new HostDirectories("bad-uid", { target: ROOT, role: "primary", uid: -1, gid: 999 }));
+        errors.gid = constructorError(() => new HostDirectories("bad-gid", { target: ROOT, role: "operator", uid: 0, gid: 0 }));
+        // A bad plain uid next to an account's gid: refused at once, the Input needs not resolve.
+        errors.uidBesideInput = constructorError(() => new HostDirectories("bad-uid-input-gid", { target: ROOT, role: "primary", uid: MAX_ID + 1, gid: account.dockerGid }));
+        errors.all = constructorError(() => new HostDirectories("bad-all", { target: { ...ROOT, port: 0 }, role: "both" as HostRole, uid: 1.5, gid: "999" as unknown as number }));
         return { operatorPaths: operator.paths, primaryPaths: primary.paths };
     });
 
@@ -200,7 +305,27 @@ describe("HostDirectories", () => {
     });
 
     test("constructor errors name the argument", () => {
-        assert.match(run.errors.port ?? "", /^HostDirectories bad-port: target\.port 0 must be an integer from 1 to 65535/);
+        assert.match(run.errors.port ?? "", /^HostArgsError: HostDirectories bad-port: target\.port 0 must be an integer from 1 to 65535/);
+        assert.equal(run.errors.role, 'HostArgsError: HostDirectories bad-role: role "worker" must be "primary" or "operator"');
+        assert.equal(run.errors.uid, `HostArgsError: HostDirectories bad-uid: uid -1 must be an integer from 0 to ${MAX_ID} (0 in legacy root mode)`);
+        assert.equal(run.errors.gid, `HostArgsError: HostDirectories bad-gid: gid 0 must be the docker gid, an integer from 1 to ${MAX_ID}`);
+        assert.equal(run.errors.uidBesideInput, `HostArgsError: HostDirectories bad-uid-input-gid: uid ${MAX_ID + 1} must be an integer from 0 to ${MAX_ID} (0 in legacy root mode)`);
+        assertNothingRegistered(run.recording, ["bad-port", "bad-role", "bad-uid", "bad-gid", "bad-uid-input-gid", "bad-all"]);
+    });
+
+    test("a uid or gid that arrives as another resource's output and cannot work fails when it resolves, naming it, and the command is never registered", async () => {
+        const report = await lateIdsReport();
+        assertRefusedWhenResolved(report, "dirs-late-uid", "dirs-late-uid-directories", `HostDirectories dirs-late-uid: uid -1 must be an integer from 0 to ${MAX_ID} (0 in legacy root mode)`);
+        assertRefusedWhenResolved(report, "dirs-late-gid", "dirs-late-gid-directories", `HostDirectories dirs-late-gid: gid 0 must be the docker gid, an integer from 1 to ${MAX_ID}`);
+        assert.ok(report.registered.includes("dirs-known-directories"), "good ids that arrive as outputs are accepted");
+    });
+
+    test("every bad argument of one directories component is listed in one error, one line each, before its target", () => {
+        assert.deepEqual((run.errors.all ?? "").split("\n"), [
+            'HostArgsError: HostDirectories bad-all: role "both" must be "primary" or "operator"',
+            `HostDirectories bad-all: uid 1.5 must be an integer from 0 to ${MAX_ID} (0 in legacy root mode)`,
+            `HostDirectories bad-all: gid "999" must be the docker gid, an integer from 1 to ${MAX_ID}`,
+        ]);
     });
 });
 
@@ -210,6 +335,9 @@ describe("OwnershipRepair", () => {
         const repair = new OwnershipRepair("host", { target: ROOT, uid: account.uid, gid: account.dockerGid }, { dependsOn: [gate()] });
         new OwnershipRepair("plain", { target: SUDO, uid: 2001, gid: 2002 });
         errors.key = constructorError(() => new OwnershipRepair("no-key", { target: { address: "10.0.0.3" }, uid: 1, gid: 1 }));
+        errors.uid = constructorError(() => new OwnershipRepair("bad-uid", { target: ROOT, uid: 0, gid: 999 }));
+        errors.gid = constructorError(() => new OwnershipRepair("bad-gid", { target: ROOT, uid: account.uid, gid: 0 }));
+        errors.all = constructorError(() => new OwnershipRepair("bad-all", { target: { address: "10.0.0.3" }, uid: 0, gid: MAX_ID + 1 }));
         return { summary: repair.summary };
     });
 
@@ -226,7 +354,29 @@ describe("OwnershipRepair", () => {
     });
 
     test("constructor errors name the argument", () => {
-        assert.match(run.errors.key ?? "", /^OwnershipRepair no-key: give exactly one of target\.privateKey and target\.privateKeyFile \(neither is set\)/);
+        assert.match(run.errors.key ?? "", /^HostArgsError: OwnershipRepair no-key: give exactly one of target\.privateKey and target\.privateKeyFile \(neither is set\)/);
+        assert.equal(run.errors.uid, `HostArgsError: OwnershipRepair bad-uid: uid 0 must be an integer from 1 to ${MAX_ID} (the repair never re-owns to root)`);
+        assert.equal(run.errors.gid, `HostArgsError: OwnershipRepair bad-gid: gid 0 must be an integer from 1 to ${MAX_ID} (the repair never re-owns to root)`);
+        assertNothingRegistered(run.recording, ["no-key", "bad-uid", "bad-gid", "bad-all"]);
+    });
+
+    test("a uid or gid that arrives as another resource's output and cannot work fails when it resolves, naming it, and the command is never registered", async () => {
+        const report = await lateIdsReport();
+        assertRefusedWhenResolved(report, "repair-late-uid", "repair-late-uid-ownership", `OwnershipRepair repair-late-uid: uid 0 must be an integer from 1 to ${MAX_ID} (the repair never re-owns to root)`);
+        assertRefusedWhenResolved(
+            report,
+            "repair-late-gid",
+            "repair-late-gid-ownership",
+            `OwnershipRepair repair-late-gid: gid ${MAX_ID + 1} must be an integer from 1 to ${MAX_ID} (the repair never re-owns to root)`,
+        );
+        assert.ok(report.registered.includes("repair-known-ownership"), "good ids that arrive as outputs are accepted");
+    });
+
+    test("every bad argument of one repair is listed in one error, one line each, before its target", () => {
+        assert.deepEqual((run.errors.all ?? "").split("\n"), [
+            `HostArgsError: OwnershipRepair bad-all: uid 0 must be an integer from 1 to ${MAX_ID} (the repair never re-owns to root)`,
+            `OwnershipRepair bad-all: gid ${MAX_ID + 1} must be an integer from 1 to ${MAX_ID} (the repair never re-owns to root)`,
+        ]);
     });
 });
 
@@ -239,6 +389,10 @@ describe("InstallDetection", () => {
         errors.uid = constructorError(() => new InstallDetection("bad-uid", { target: ROOT, role: "primary", uid: 0 }));
         errors.role = constructorError(() => new InstallDetection("bad-role", { target: ROOT, role: "both" as "primary" }));
         errors.user = constructorError(() => new InstallDetection("bad-user", { target: { ...ROOT, user: "Not A User" }, role: "primary" }));
+        // Root mode ignores the account settings in the command, but they are still checked.
+        errors.all = constructorError(
+            () => new InstallDetection("bad-all", { target: { ...ROOT, user: "Not A User" }, role: "worker" as HostRole, runAs: "root", userName: "Svc", uid: -5 }),
+        );
         return { summary: fresh.summary };
     });
 
@@ -265,10 +419,19 @@ describe("InstallDetection", () => {
     });
 
     test("constructor errors name the argument", () => {
-        assert.match(run.errors.userName ?? "", /^InstallDetection: invalid userName "a;touch \/tmp\/x"/);
-        assert.match(run.errors.uid ?? "", /^InstallDetection: invalid uid 0/);
-        assert.match(run.errors.role ?? "", /^InstallDetection: invalid role "both"/);
-        assert.match(run.errors.user ?? "", /^InstallDetection bad-user: target\.user "Not A User"/);
+        assert.equal(run.errors.userName, 'HostArgsError: InstallDetection bad-name: userName "a;touch /tmp/x" must match ^[a-z_][a-z0-9_-]{0,30}$ and not be all digits');
+        assert.equal(run.errors.uid, `HostArgsError: InstallDetection bad-uid: uid 0 must be an integer from 1 to ${MAX_ID}`);
+        assert.equal(run.errors.role, 'HostArgsError: InstallDetection bad-role: role "both" must be "primary" or "operator"');
+        assert.match(run.errors.user ?? "", /^HostArgsError: InstallDetection bad-user: target\.user "Not A User"/);
+        assertNothingRegistered(run.recording, ["bad-name", "bad-uid", "bad-role", "bad-user", "bad-all"]);
+    });
+
+    test("every bad argument of one detection is listed in one error, one line each, before its target", () => {
+        assert.deepEqual((run.errors.all ?? "").split("\n"), [
+            'HostArgsError: InstallDetection bad-all: userName "Svc" must match ^[a-z_][a-z0-9_-]{0,30}$ and not be all digits',
+            `InstallDetection bad-all: uid -5 must be an integer from 1 to ${MAX_ID}`,
+            'InstallDetection bad-all: role "worker" must be "primary" or "operator"',
+        ]);
     });
 });
 
@@ -317,7 +480,8 @@ describe("DaemonTokenCarryOver", () => {
     });
 
     test("constructor errors name the argument", () => {
-        assert.match(errors.hostKey ?? "", /^DaemonTokenCarryOver bad-host-key: target\.hostKey /);
+        assert.match(errors.hostKey ?? "", /^HostArgsError: DaemonTokenCarryOver bad-host-key: target\.hostKey /);
+        assertNothingRegistered(rec(), ["bad-host-key"]);
     });
 });
 
@@ -328,6 +492,7 @@ describe("InstallerTakeover", () => {
         errors.fallbackSeconds = constructorError(() => new InstallerTakeover("bad-fallback", { target: ROOT, role: "primary", fallbackSeconds: 29 }));
         errors.role = constructorError(() => new InstallerTakeover("bad-role", { target: ROOT, role: "worker" as "primary" }));
         errors.become = constructorError(() => new InstallerTakeover("bad-become", { target: { ...SUDO, become: "none" }, role: "primary" }));
+        errors.all = constructorError(() => new InstallerTakeover("bad-all", { target: { ...SUDO, become: "none" }, role: "both" as HostRole, fallbackSeconds: 300.5 }));
         return { summary: primary.summary };
     });
 
@@ -346,9 +511,17 @@ describe("InstallerTakeover", () => {
     });
 
     test("constructor errors name the argument", () => {
-        assert.match(run.errors.fallbackSeconds ?? "", /^InstallerTakeover: fallbackSeconds must be an integer from 30 to 3600, got 29/);
-        assert.match(run.errors.role ?? "", /^InstallerTakeover: invalid role "worker"/);
-        assert.match(run.errors.become ?? "", /^InstallerTakeover bad-become: target\.become is "none" but target\.user "deploy" is not root/);
+        assert.equal(run.errors.fallbackSeconds, "HostArgsError: InstallerTakeover bad-fallback: fallbackSeconds 29 must be an integer from 30 to 3600");
+        assert.equal(run.errors.role, 'HostArgsError: InstallerTakeover bad-role: role "worker" must be "primary" or "operator"');
+        assert.match(run.errors.become ?? "", /^HostArgsError: InstallerTakeover bad-become: target\.become is "none" but target\.user "deploy" is not root/);
+        assertNothingRegistered(run.recording, ["bad-fallback", "bad-role", "bad-become", "bad-all"]);
+    });
+
+    test("every bad argument of one takeover is listed in one error, one line each, before its target", () => {
+        assert.deepEqual((run.errors.all ?? "").split("\n"), [
+            'HostArgsError: InstallerTakeover bad-all: role "both" must be "primary" or "operator"',
+            "InstallerTakeover bad-all: fallbackSeconds 300.5 must be an integer from 30 to 3600",
+        ]);
     });
 });
 
@@ -377,7 +550,8 @@ describe("TakeoverConfirmation", () => {
     });
 
     test("constructor errors name the argument", () => {
-        assert.match(run.errors.role ?? "", /^TakeoverConfirmation: invalid role "both"/);
-        assert.match(run.errors.keyFile ?? "", /^TakeoverConfirmation missing-key-file: target\.privateKeyFile: cannot read \/nonexistent\/id_ed25519/);
+        assert.equal(run.errors.role, 'HostArgsError: TakeoverConfirmation bad-role: role "both" must be "primary" or "operator"');
+        assert.match(run.errors.keyFile ?? "", /^HostArgsError: TakeoverConfirmation missing-key-file: target\.privateKeyFile: cannot read \/nonexistent\/id_ed25519/);
+        assertNothingRegistered(run.recording, ["bad-role", "missing-key-file"]);
     });
 });
