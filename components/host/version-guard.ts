@@ -7,7 +7,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { checkedHostTarget, invocationOn, type HostTarget } from "./host-target";
+import { checkedHostTarget, invocationOn, refuseArgsProblems, type HostTarget } from "./host-target";
 import { loadScript, parseSummaryLine } from "../shell";
 import { hostConnection } from "./connection";
 import { isComparableVersion } from "./versions";
@@ -89,6 +89,21 @@ export interface VersionGuardArgs {
     readonly allowDowngrade?: boolean;
 }
 
+/** What is wrong with a VersionGuard's own args (its target is checked apart), one line each. */
+export function versionGuardArgsProblems(component: string, args: Omit<VersionGuardArgs, "target">): string[] {
+    const problems: string[] = [];
+    if (typeof args.version !== "string" || !isComparableVersion(args.version)) {
+        problems.push(`${component}: version ${JSON.stringify(args.version)} must be <major>.<minor>.<patch>, e.g. 2.53.2`);
+    }
+    if (typeof args.channel !== "string" || !CHANNEL_PATTERN.test(args.channel)) {
+        problems.push(`${component}: channel ${JSON.stringify(args.channel)} must match ${CHANNEL_PATTERN.source}`);
+    }
+    if (args.allowDowngrade !== undefined && typeof args.allowDowngrade !== "boolean") {
+        problems.push(`${component}: allowDowngrade ${JSON.stringify(args.allowDowngrade)} must be true or false`);
+    }
+    return problems;
+}
+
 /**
  * Checks and records the Replicated version on one host (see the module comment). Depend on
  * {@link VersionGuard.command} so that nothing version-specific runs before it passed.
@@ -101,7 +116,9 @@ export class VersionGuard extends pulumi.ComponentResource {
     public readonly summary: pulumi.Output<VersionGuardSummary>;
 
     constructor(name: string, args: VersionGuardArgs, opts?: pulumi.ComponentResourceOptions) {
-        const target = checkedHostTarget(`VersionGuard ${name}`, args.target);
+        const component = `VersionGuard ${name}`;
+        refuseArgsProblems(versionGuardArgsProblems(component, args));
+        const target = checkedHostTarget(component, args.target);
         super("replicated:host:VersionGuard", name, {}, opts);
         const invocation = invocationOn(target, loadScript("version-guard"), versionGuardScriptArgs(args.version, args.channel, args.allowDowngrade ?? false));
 

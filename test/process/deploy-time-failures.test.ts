@@ -7,7 +7,9 @@
  * it prints on stdout is what counts.
  */
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { describe, test } from "node:test";
+import { MAX_ID } from "../../components/shell";
+import { CANNED_DOCKER_GID, CANNED_UID } from "../support/canned-outputs";
 import { runNodeWithTsx } from "../support/node-process";
 import { BAD_VM_ADDRESS, DIGEST, OPERATOR, cannedId } from "../support/rejected-inputs";
 
@@ -55,6 +57,70 @@ function reportOf<T>(stdout: string): T {
     return JSON.parse(stdout.trim().split("\n").pop() ?? "{}") as T;
 }
 
+/** The ids the child's stand-in resources report, by resource name; known only once they "exist". */
+const LATE_IDS: Readonly<Record<string, number>> = { "uid-minus-one": -1, "uid-zero": 0, "gid-zero": 0, "gid-too-large": MAX_ID + 1, "service-uid": CANNED_UID, "docker-gid": CANNED_DOCKER_GID };
+/**
+ * HostDirectories and OwnershipRepair given uids and gids that are other resources' outputs,
+ * evaluated in a process of its own (a failed registration never lets the evaluation finish, as
+ * in a real run); prints the registrations and the errors the run reported, once every refused
+ * component has reported its error and the two with good ids have registered their commands.
+ */
+const LATE_IDS_CHILD = `
+const random = require("@pulumi/random");
+const { HostDirectories, OwnershipRepair } = require("./components/host");
+const { cannedResolver } = require("./tools/offline/host-model");
+const { recordProgram } = require("./tools/offline/recorder");
+const ids = JSON.parse(process.argv[1]);
+const refused = ["HostDirectories dirs-late-uid:", "HostDirectories dirs-late-gid:", "OwnershipRepair repair-late-uid:", "OwnershipRepair repair-late-gid:"];
+const accepted = ["dirs-known-directories", "repair-known-ownership"];
+const errors = [];
+const registered = [];
+const report = () => { console.log(JSON.stringify({ registered, errors })); process.exit(0); };
+const reportWhenDone = () => {
+    if (refused.every((prefix) => errors.some((err) => err.includes(prefix))) && accepted.every((name) => registered.includes(name))) report();
+};
+process.on("unhandledRejection", (err) => { errors.push(String(err)); reportWhenDone(); });
+recordProgram({ stack: "unit", project: "host-components-unit", config: {}, sdkStackTraces: false,
+    resolve: (r) => (r.type === "random:index/randomInteger:RandomInteger" ? { result: ids[r.name] } : cannedResolver(r)),
+    onRegister: (r) => { registered.push(r.name); reportWhenDone(); },
+    program: () => {
+        const id = {};
+        for (const name of Object.keys(ids)) id[name] = new random.RandomInteger(name, { min: 0, max: 1 }).result;
+        const target = { address: "10.0.0.1", privateKey: "key" };
+        new HostDirectories("dirs-late-uid", { target, role: "primary", uid: id["uid-minus-one"], gid: id["docker-gid"] });
+        new HostDirectories("dirs-late-gid", { target, role: "operator", uid: id["service-uid"], gid: id["gid-zero"] });
+        new HostDirectories("dirs-known", { target, role: "primary", uid: id["service-uid"], gid: id["docker-gid"] });
+        new OwnershipRepair("repair-late-uid", { target, uid: id["uid-zero"], gid: id["docker-gid"] });
+        new OwnershipRepair("repair-late-gid", { target, uid: id["service-uid"], gid: id["gid-too-large"] });
+        new OwnershipRepair("repair-known", { target, uid: id["service-uid"], gid: id["docker-gid"] });
+    } }).catch((err) => errors.push(String(err)));
+setTimeout(report, 20000);
+`;
+
+interface ChildReport {
+    readonly registered: readonly string[];
+    readonly errors: readonly string[];
+}
+
+/** Runs {@link LATE_IDS_CHILD} once, while the other tests of this file run; the tests that read it report its failure. */
+const lateIds = runNodeWithTsx(["-e", LATE_IDS_CHILD, JSON.stringify(LATE_IDS)]).then((child) => {
+    assert.match(child.stdout, /"registered"/, child.stderr);
+    return reportOf<ChildReport>(child.stdout);
+});
+lateIds.catch(() => undefined);
+const lateIdsReport = (): Promise<ChildReport> => lateIds;
+
+/** The component `name` was registered (its ids could not be known before), its command `command` never was, and the run reported `expected`. */
+function assertRefusedWhenResolved(report: ChildReport, name: string, command: string, expected: string): void {
+    assert.ok(report.registered.includes(name), `registered: ${report.registered.join(", ")}`);
+    assert.equal(report.registered.includes(command), false, `registered: ${report.registered.join(", ")}`);
+    assert.ok(
+        report.errors.some((err) => err === `HostArgsError: error serializing property "create": ${expected}`),
+        `expected ${JSON.stringify(expected)} among:\n${report.errors.join("\n")}`,
+    );
+}
+
+
 test("a component whose Input address resolves to no address fails the run there, and its command is never registered", async () => {
     const child = await runNodeWithTsx(["-e", BAD_INPUT_CHILD, BAD_VM_ADDRESS]);
     assert.match(child.stdout, /"registered"/, child.stderr);
@@ -73,4 +139,27 @@ test("registry mode: a pinned image whose id differs never reaches a container",
     assert.equal(report.containers, 0, "no container was registered");
     const expected = new RegExp(`image ${OPERATOR.replace(/[.]/g, "\\.")} on this host is ${cannedId(OPERATOR)}, but replicated:images\\.pins\\.replicated-operator is ${DIGEST}`);
     assert.ok(report.errors.some((err) => expected.test(err)), report.errors.join("\n"));
+});
+
+describe("HostDirectories", () => {
+    test("a uid or gid that arrives as another resource's output and cannot work fails when it resolves, naming it, and the command is never registered", async () => {
+        const report = await lateIdsReport();
+        assertRefusedWhenResolved(report, "dirs-late-uid", "dirs-late-uid-directories", `HostDirectories dirs-late-uid: uid -1 must be an integer from 0 to ${MAX_ID} (0 in legacy root mode)`);
+        assertRefusedWhenResolved(report, "dirs-late-gid", "dirs-late-gid-directories", `HostDirectories dirs-late-gid: gid 0 must be the docker gid, an integer from 1 to ${MAX_ID}`);
+        assert.ok(report.registered.includes("dirs-known-directories"), "good ids that arrive as outputs are accepted");
+    });
+});
+
+describe("OwnershipRepair", () => {
+    test("a uid or gid that arrives as another resource's output and cannot work fails when it resolves, naming it, and the command is never registered", async () => {
+        const report = await lateIdsReport();
+        assertRefusedWhenResolved(report, "repair-late-uid", "repair-late-uid-ownership", `OwnershipRepair repair-late-uid: uid 0 must be an integer from 1 to ${MAX_ID} (the repair never re-owns to root)`);
+        assertRefusedWhenResolved(
+            report,
+            "repair-late-gid",
+            "repair-late-gid-ownership",
+            `OwnershipRepair repair-late-gid: gid ${MAX_ID + 1} must be an integer from 1 to ${MAX_ID} (the repair never re-owns to root)`,
+        );
+        assert.ok(report.registered.includes("repair-known-ownership"), "good ids that arrive as outputs are accepted");
+    });
 });

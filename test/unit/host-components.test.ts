@@ -4,15 +4,12 @@
  * host key, dial limits, the key a secret and in no command string), `sudo -n` for a sudo login,
  * the options that matter (dependsOn, secret outputs, never a replacement or a delete command),
  * the outputs parsed from the canned summaries, and the constructor errors, each naming the
- * argument, thrown before the component or any child is registered. One evaluation in a process
- * of its own shows that a uid or gid that arrives as another resource's output fails when it
- * resolves, naming the argument.
+ * argument, thrown before the component or any child is registered. That a uid or gid arriving
+ * as another resource's output fails when it resolves is shown in a process of its own
+ * (test/process/deploy-time-failures.test.ts).
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import * as path from "node:path";
 import { before, describe, test } from "node:test";
-import { promisify } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import {
@@ -42,78 +39,6 @@ const ROOT: HostTarget = { address: "10.0.0.1", port: 2222, privateKey: PRIVATE_
 /** A non-root login that becomes root through `sudo -n`, host key not pinned. */
 const SUDO: HostTarget = { address: "10.0.0.2", user: "deploy", become: "sudo", privateKey: PRIVATE_KEY };
 const GATE = "random:index/randomString:RandomString::gate";
-
-const REPO = path.join(__dirname, "..", "..");
-/** The ids the child's stand-in resources report, by resource name; known only once they "exist". */
-const LATE_IDS: Readonly<Record<string, number>> = { "uid-minus-one": -1, "uid-zero": 0, "gid-zero": 0, "gid-too-large": MAX_ID + 1, "service-uid": CANNED_UID, "docker-gid": CANNED_DOCKER_GID };
-/**
- * HostDirectories and OwnershipRepair given uids and gids that are other resources' outputs,
- * evaluated in a process of its own (a failed registration never lets the evaluation finish, as
- * in a real run); prints the registrations and the errors the run reported, once every refused
- * component has reported its error and the two with good ids have registered their commands.
- */
-const LATE_IDS_CHILD = `
-const random = require("@pulumi/random");
-const { HostDirectories, OwnershipRepair } = require("./components/host");
-const { cannedResolver } = require("./tools/offline/host-model");
-const { recordProgram } = require("./tools/offline/recorder");
-const ids = JSON.parse(process.argv[1]);
-const refused = ["HostDirectories dirs-late-uid:", "HostDirectories dirs-late-gid:", "OwnershipRepair repair-late-uid:", "OwnershipRepair repair-late-gid:"];
-const accepted = ["dirs-known-directories", "repair-known-ownership"];
-const errors = [];
-const registered = [];
-const report = () => { console.log(JSON.stringify({ registered, errors })); process.exit(0); };
-const reportWhenDone = () => {
-    if (refused.every((prefix) => errors.some((err) => err.includes(prefix))) && accepted.every((name) => registered.includes(name))) report();
-};
-process.on("unhandledRejection", (err) => { errors.push(String(err)); reportWhenDone(); });
-recordProgram({ stack: "unit", project: "host-components-unit", config: {}, sdkStackTraces: false,
-    resolve: (r) => (r.type === "random:index/randomInteger:RandomInteger" ? { result: ids[r.name] } : cannedResolver(r)),
-    onRegister: (r) => { registered.push(r.name); reportWhenDone(); },
-    program: () => {
-        const id = {};
-        for (const name of Object.keys(ids)) id[name] = new random.RandomInteger(name, { min: 0, max: 1 }).result;
-        const target = { address: "10.0.0.1", privateKey: "key" };
-        new HostDirectories("dirs-late-uid", { target, role: "primary", uid: id["uid-minus-one"], gid: id["docker-gid"] });
-        new HostDirectories("dirs-late-gid", { target, role: "operator", uid: id["service-uid"], gid: id["gid-zero"] });
-        new HostDirectories("dirs-known", { target, role: "primary", uid: id["service-uid"], gid: id["docker-gid"] });
-        new OwnershipRepair("repair-late-uid", { target, uid: id["uid-zero"], gid: id["docker-gid"] });
-        new OwnershipRepair("repair-late-gid", { target, uid: id["service-uid"], gid: id["gid-too-large"] });
-        new OwnershipRepair("repair-known", { target, uid: id["service-uid"], gid: id["docker-gid"] });
-    } }).catch((err) => errors.push(String(err)));
-setTimeout(report, 20000);
-`;
-
-interface ChildReport {
-    readonly registered: readonly string[];
-    readonly errors: readonly string[];
-}
-
-/** Runs {@link LATE_IDS_CHILD} and reads its report. */
-async function evaluateLateIds(): Promise<ChildReport> {
-    // Awaited, not spawnSync: the unit tier's other files share this process. Its exit status is
-    // the SDK's; the report on stdout is what counts.
-    const child = await promisify(execFile)(process.execPath, ["--import", "tsx", "-e", LATE_IDS_CHILD, JSON.stringify(LATE_IDS)], { cwd: REPO, encoding: "utf8", timeout: 120_000 }).catch(
-        (failure: { stdout?: string; stderr?: string }) => ({ stdout: failure.stdout ?? "", stderr: failure.stderr ?? "" }),
-    );
-    assert.match(child.stdout, /"registered"/, child.stderr);
-    return JSON.parse(child.stdout.trim().split("\n").pop() ?? "{}") as ChildReport;
-}
-
-/** Started with the file, so the child runs while this process records the components; the tests that read it report its failure. */
-const lateIds = evaluateLateIds();
-lateIds.catch(() => undefined);
-const lateIdsReport = (): Promise<ChildReport> => lateIds;
-
-/** The component `name` was registered (its ids could not be known before), its command `command` never was, and the run reported `expected`. */
-function assertRefusedWhenResolved(report: ChildReport, name: string, command: string, expected: string): void {
-    assert.ok(report.registered.includes(name), `registered: ${report.registered.join(", ")}`);
-    assert.equal(report.registered.includes(command), false, `registered: ${report.registered.join(", ")}`);
-    assert.ok(
-        report.errors.some((err) => err === `HostArgsError: error serializing property "create": ${expected}`),
-        `expected ${JSON.stringify(expected)} among:\n${report.errors.join("\n")}`,
-    );
-}
 
 /** A resource to hand a component as `dependsOn`. */
 const gate = (): random.RandomString => new random.RandomString("gate", { length: 4 });
@@ -313,13 +238,6 @@ describe("HostDirectories", () => {
         assertNothingRegistered(run.recording, ["bad-port", "bad-role", "bad-uid", "bad-gid", "bad-uid-input-gid", "bad-all"]);
     });
 
-    test("a uid or gid that arrives as another resource's output and cannot work fails when it resolves, naming it, and the command is never registered", async () => {
-        const report = await lateIdsReport();
-        assertRefusedWhenResolved(report, "dirs-late-uid", "dirs-late-uid-directories", `HostDirectories dirs-late-uid: uid -1 must be an integer from 0 to ${MAX_ID} (0 in legacy root mode)`);
-        assertRefusedWhenResolved(report, "dirs-late-gid", "dirs-late-gid-directories", `HostDirectories dirs-late-gid: gid 0 must be the docker gid, an integer from 1 to ${MAX_ID}`);
-        assert.ok(report.registered.includes("dirs-known-directories"), "good ids that arrive as outputs are accepted");
-    });
-
     test("every bad argument of one directories component is listed in one error, one line each, before its target", () => {
         assert.deepEqual((run.errors.all ?? "").split("\n"), [
             'HostArgsError: HostDirectories bad-all: role "both" must be "primary" or "operator"',
@@ -358,18 +276,6 @@ describe("OwnershipRepair", () => {
         assert.equal(run.errors.uid, `HostArgsError: OwnershipRepair bad-uid: uid 0 must be an integer from 1 to ${MAX_ID} (the repair never re-owns to root)`);
         assert.equal(run.errors.gid, `HostArgsError: OwnershipRepair bad-gid: gid 0 must be an integer from 1 to ${MAX_ID} (the repair never re-owns to root)`);
         assertNothingRegistered(run.recording, ["no-key", "bad-uid", "bad-gid", "bad-all"]);
-    });
-
-    test("a uid or gid that arrives as another resource's output and cannot work fails when it resolves, naming it, and the command is never registered", async () => {
-        const report = await lateIdsReport();
-        assertRefusedWhenResolved(report, "repair-late-uid", "repair-late-uid-ownership", `OwnershipRepair repair-late-uid: uid 0 must be an integer from 1 to ${MAX_ID} (the repair never re-owns to root)`);
-        assertRefusedWhenResolved(
-            report,
-            "repair-late-gid",
-            "repair-late-gid-ownership",
-            `OwnershipRepair repair-late-gid: gid ${MAX_ID + 1} must be an integer from 1 to ${MAX_ID} (the repair never re-owns to root)`,
-        );
-        assert.ok(report.registered.includes("repair-known-ownership"), "good ids that arrive as outputs are accepted");
     });
 
     test("every bad argument of one repair is listed in one error, one line each, before its target", () => {

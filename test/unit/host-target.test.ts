@@ -91,6 +91,7 @@ const evaluation: Promise<Evaluation> = (async () => {
             constructorErrors.bothKeys = constructorError(guard("both-keys", { privateKeyFile: standInKeyFile() }));
             constructorErrors.neitherKey = constructorError(guard("no-key", { privateKey: undefined }));
             constructorErrors.missingKeyFile = constructorError(guard("missing-key-file", { privateKey: undefined, privateKeyFile: "/nonexistent/id_ed25519" }));
+            constructorErrors.guardArgs = constructorError(() => new VersionGuard("bad-guard-args", { target: { ...target, port: 0 }, version: "2.53", channel: "Stable!" }));
             constructorErrors.hostPort = constructorError(replicated("bad-target", { target: { ...target, port: 0 } }));
             constructorErrors.hostArgs = constructorError(replicated("bad-args", { version: "3.0.0", role: "operator", privateAddress: "0.0.0.0" }));
 
@@ -182,7 +183,12 @@ test("a target that cannot work is refused before anything is registered, naming
     assert.match(constructorErrors.neitherKey ?? "", /^VersionGuard no-key: give exactly one of target\.privateKey and target\.privateKeyFile \(neither is set\)$/);
     assert.match(constructorErrors.missingKeyFile ?? "", /^VersionGuard missing-key-file: target\.privateKeyFile: cannot read \/nonexistent\/id_ed25519 \(ENOENT\)$/);
     assert.match(constructorErrors.hostPort ?? "", /^ReplicatedHost bad-target: target\.port 0 must be an integer from 1 to 65535$/);
-    for (const name of ["bad-port", "bad-address", "bad-user", "bad-host-key", "bad-become", "both-keys", "no-key", "missing-key-file", "bad-target", "bad-args"]) {
+    // Its own args first, every problem on a line of its own, then the target.
+    assert.equal(
+        constructorErrors.guardArgs,
+        'VersionGuard bad-guard-args: version "2.53" must be <major>.<minor>.<patch>, e.g. 2.53.2\nVersionGuard bad-guard-args: channel "Stable!" must match ^[a-z0-9][a-z0-9-]{0,30}$',
+    );
+    for (const name of ["bad-port", "bad-address", "bad-user", "bad-host-key", "bad-become", "both-keys", "no-key", "missing-key-file", "bad-guard-args", "bad-target", "bad-args"]) {
         assert.deepEqual(
             recording.resources.filter((resource) => resource.name === name || resource.name.startsWith(`${name}-`)).map((resource) => resource.name),
             [],
