@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { checkedHostTarget, isHostRole, invocationOn, refuseArgsProblems, type HostRole, type HostTarget } from "./host-target";
 import { MAX_ID, isValidAccountName, loadScript, parseSummaryLine } from "../shell";
 import { hostConnection } from "./connection";
-import { isServiceUid, type RunAs } from "./service-account";
+import { isRunAs, isServiceUid, type RunAs } from "./service-account";
 
 /** What detection found on the host. */
 export type InstallKind = "none" | "script" | "taken-over" | "foreign";
@@ -74,6 +74,9 @@ export function installDetectionScriptArgs(runAs: RunAs, userName: string, uid: 
  */
 export function installDetectionArgsProblems(component: string, args: Omit<InstallDetectionArgs, "target">): string[] {
     const problems: string[] = [];
+    if (args.runAs !== undefined && !isRunAs(args.runAs)) {
+        problems.push(`${component}: runAs ${JSON.stringify(args.runAs)} must be "replicated" or "root"`);
+    }
     const userName = args.userName ?? "replicated";
     if (!isValidAccountName(userName)) {
         problems.push(`${component}: userName ${JSON.stringify(userName)} must match ^[a-z_][a-z0-9_-]{0,30}$ and not be all digits`);

@@ -12,6 +12,11 @@ import { hostConnection } from "./connection";
 /** Who the Replicated services run as: the service account (2.5.0+) or root (legacy installs). */
 export type RunAs = "replicated" | "root";
 
+/** True for the two {@link RunAs} modes (args from plain JavaScript may hold anything). */
+export function isRunAs(value: unknown): value is RunAs {
+    return value === "replicated" || value === "root";
+}
+
 /** The one-line JSON summary account.sh prints. */
 export interface AccountSummary {
     /** The account the services run as (`root` in legacy mode). */
@@ -66,6 +71,9 @@ export function accountScriptArgs(runAs: RunAs, userName: string, uid?: number, 
  * settings, so they are not checked there. The target is checked by `checkedHostTarget`.
  */
 export function serviceAccountArgsProblems(component: string, args: Omit<ServiceAccountArgs, "target">): string[] {
+    if (args.runAs !== undefined && !isRunAs(args.runAs)) {
+        return [`${component}: runAs ${JSON.stringify(args.runAs)} must be "replicated" or "root"`];
+    }
     if ((args.runAs ?? "replicated") === "root") {
         return [];
     }

@@ -141,6 +141,7 @@ describe("ServiceAccount", () => {
         errors.userName = constructorError(() => new ServiceAccount("bad-name", { target: ROOT, userName: "a;b" }));
         errors.uid = constructorError(() => new ServiceAccount("bad-uid", { target: ROOT, uid: 0 }));
         errors.adoptExisting = constructorError(() => new ServiceAccount("bad-adopt", { target: ROOT, adoption: { adoptExisting: "other" } }));
+        errors.runAs = constructorError(() => new ServiceAccount("bad-run-as", { target: ROOT, runAs: "admin" as "root" }));
         errors.address = constructorError(() => new ServiceAccount("bad-address", { target: { ...ROOT, address: "bad host" } }));
         errors.all = constructorError(() => new ServiceAccount("bad-all", { target: { ...ROOT, port: 0 }, userName: "1234", uid: 1.5, adoption: { adoptExisting: "other" } }));
         const ids = (account: ServiceAccount) => ({ uid: account.uid, gid: account.gid, dockerGid: account.dockerGid, userName: account.userName });
@@ -182,8 +183,9 @@ describe("ServiceAccount", () => {
         assert.equal(run.errors.uid, `HostArgsError: ServiceAccount bad-uid: uid 0 must be an integer from 1 to ${MAX_ID}`);
         assert.equal(run.errors.adoptExisting, `HostArgsError: ServiceAccount bad-adopt: adoption.adoptExisting "other" must be the service account's own name "replicated"`);
         assert.match(run.errors.address ?? "", /^HostArgsError: ServiceAccount bad-address: target\.address "bad host"/);
+        assert.equal(run.errors.runAs, 'HostArgsError: ServiceAccount bad-run-as: runAs "admin" must be "replicated" or "root"');
         assert.equal(run.recording.byType(COMMAND).some((r) => r.name.startsWith("bad-")), false, "no command for a refused component");
-        assertNothingRegistered(run.recording, ["bad-name", "bad-uid", "bad-adopt", "bad-address", "bad-all"]);
+        assertNothingRegistered(run.recording, ["bad-name", "bad-uid", "bad-adopt", "bad-address", "bad-run-as", "bad-all"]);
     });
 
     test("every bad argument of one account is listed in one error, one line each, before its target", () => {
@@ -294,6 +296,7 @@ describe("InstallDetection", () => {
         errors.userName = constructorError(() => new InstallDetection("bad-name", { target: ROOT, role: "primary", userName: "a;touch /tmp/x" }));
         errors.uid = constructorError(() => new InstallDetection("bad-uid", { target: ROOT, role: "primary", uid: 0 }));
         errors.role = constructorError(() => new InstallDetection("bad-role", { target: ROOT, role: "both" as "primary" }));
+        errors.runAs = constructorError(() => new InstallDetection("bad-run-as", { target: ROOT, role: "primary", runAs: "admin" as "root" }));
         errors.user = constructorError(() => new InstallDetection("bad-user", { target: { ...ROOT, user: "Not A User" }, role: "primary" }));
         // Root mode ignores the account settings in the command, but they are still checked.
         errors.all = constructorError(
@@ -328,8 +331,9 @@ describe("InstallDetection", () => {
         assert.equal(run.errors.userName, 'HostArgsError: InstallDetection bad-name: userName "a;touch /tmp/x" must match ^[a-z_][a-z0-9_-]{0,30}$ and not be all digits');
         assert.equal(run.errors.uid, `HostArgsError: InstallDetection bad-uid: uid 0 must be an integer from 1 to ${MAX_ID}`);
         assert.equal(run.errors.role, 'HostArgsError: InstallDetection bad-role: role "both" must be "primary" or "operator"');
+        assert.equal(run.errors.runAs, 'HostArgsError: InstallDetection bad-run-as: runAs "admin" must be "replicated" or "root"');
         assert.match(run.errors.user ?? "", /^HostArgsError: InstallDetection bad-user: target\.user "Not A User"/);
-        assertNothingRegistered(run.recording, ["bad-name", "bad-uid", "bad-role", "bad-user", "bad-all"]);
+        assertNothingRegistered(run.recording, ["bad-name", "bad-uid", "bad-role", "bad-run-as", "bad-user", "bad-all"]);
     });
 
     test("every bad argument of one detection is listed in one error, one line each, before its target", () => {
