@@ -36,12 +36,13 @@ import { recordComponent } from "../support/component-recorder";
 import { encodeConfig, recordCanned, recordProgramQueued, type RecordedResource, type Recording } from "../support/mock-recorder";
 import { buildHosts, stackHostArgs } from "../support/stack-hosts";
 import { stackConfigForTest } from "../support/stacks";
+import { APPLICATIONS_PER_USER_MODE, VOLUME_ROOT } from "../support/application-fixtures";
 
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHt0lW8jY2OFo3QhMbo7V1H0Lr1iJ5qk3o1pQ0yTw9nA";
 const CONTAINER = "docker:index/container:Container";
 const COMMAND = "command:remote:Command";
 const IMAGE = "docker:index/remoteImage:RemoteImage";
-const ROOT = "/srv/replicated-volumes";
+const ROOT = VOLUME_ROOT;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -497,22 +498,7 @@ describe("config validation of applications", () => {
 // The program under mocks
 
 /** acme-online (one host, acme-1) with an application per user mode, volumes, and an operations block. */
-const APPLICATIONS = [
-    {
-        name: "app-explicit",
-        image: "registry.example.com/acme/explicit:1.0.0",
-        user: "1234:1234",
-        volumes: [{ hostPath: `${ROOT}/explicit`, containerPath: "/data" }],
-        ports: [{ internal: 8080, external: 18080 }],
-    },
-    { name: "app-service", image: "registry.example.com/acme/service:1.0.0", user: "service", volumes: [{ hostPath: `${ROOT}/service`, containerPath: "/data", mode: "0770" }] },
-    {
-        name: "app-image",
-        image: "registry.example.com/acme/imageuser:1.0.0",
-        volumes: [{ hostPath: `${ROOT}/image`, containerPath: "/data", owner: 4321, group: 4321, readOnly: true }],
-    },
-    { name: "app-plain", image: "registry.example.com/acme/plain:1.0.0", user: "2000:2000" },
-];
+const APPLICATIONS = [...APPLICATIONS_PER_USER_MODE];
 
 /** acme-online's config with the applications, their volume root and a support bundle requested. */
 function withApplications(applications: unknown[] = APPLICATIONS, extra: Record<string, unknown> = {}): Record<string, unknown> {

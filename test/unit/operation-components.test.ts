@@ -27,10 +27,11 @@ import { remoteInvocation } from "../../components/shell";
 import { scriptArgsOf, scriptNameOf } from "../support/canned-outputs";
 import { recordComponent } from "../support/component-recorder";
 import type { RecordedResource, Recording } from "../support/mock-recorder";
+import { APPLICATIONS_PER_USER_MODE, VOLUME_ROOT } from "../support/application-fixtures";
 
 const CONTAINER = "docker:index/container:Container";
 const COMMAND = "command:remote:Command";
-const ROOT = "/srv/replicated-volumes";
+const ROOT = VOLUME_ROOT;
 const HELPER = "quay.io/replicated/replicated-helper:stable-2.53.2";
 const PIN = `sha256:${"ab".repeat(32)}`;
 const SECRET = "operationSecretValue0123456789";
@@ -171,23 +172,7 @@ describe("ElevatedOperation", () => {
 
 // ---------------------------------------------------------------------------------------------
 
-/** An application per user mode, with volumes, and one without. */
-const APPLICATIONS: ApplicationArgs[] = [
-    {
-        name: "app-explicit",
-        image: "registry.example.com/acme/explicit:1.0.0",
-        user: "1234:1234",
-        volumes: [{ hostPath: `${ROOT}/explicit`, containerPath: "/data" }],
-        ports: [{ internal: 8080, external: 18080 }],
-    },
-    { name: "app-service", image: "registry.example.com/acme/service:1.0.0", user: "service", volumes: [{ hostPath: `${ROOT}/service`, containerPath: "/data", mode: "0770" }] },
-    {
-        name: "app-image",
-        image: "registry.example.com/acme/imageuser:1.0.0",
-        volumes: [{ hostPath: `${ROOT}/image`, containerPath: "/data", owner: 4321, group: 4321, readOnly: true }],
-    },
-    { name: "app-plain", image: "registry.example.com/acme/plain:1.0.0", user: "2000:2000" },
-];
+const APPLICATIONS = APPLICATIONS_PER_USER_MODE;
 const appImageId = (reference: string): string => `sha256:${Buffer.from(reference).toString("hex").slice(0, 64).padEnd(64, "0")}`;
 
 function applicationsOn(applications: readonly ApplicationArgs[] = APPLICATIONS, extra: Partial<ApplicationContainersArgs> = {}) {
