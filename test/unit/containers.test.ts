@@ -19,6 +19,7 @@ import { recordComponent } from "../support/component-recorder";
 import { encodeConfig, type RecordedResource, type Recording } from "../support/mock-recorder";
 import { buildStackHosts, stackHostArgs, stackHostResources } from "../support/stack-hosts";
 import { readStackConfig, recordStack, stackConfigForTest, stackNames } from "../support/stacks";
+import { stringsIn, type Mount, type Port } from "../support/recorded-inputs";
 
 const CONTAINER = "docker:index/container:Container";
 const IMAGE = "docker:index/remoteImage:RemoteImage";
@@ -62,18 +63,6 @@ function containersOf(recording: Recording, host: string): RecordedResource[] {
     return recording.byType(CONTAINER).filter((c) => c.parent === `replicated:docker:CoreServices::${host}-core` || c.parent === `replicated:docker:Sidecars::${host}-sidecars`);
 }
 
-type Mount = { source: string; target: string; readOnly: boolean; type: string };
-type Port = { internal: number; external: number; ip: string; protocol: string };
-
-/** Every string in `value`, with its dotted path. */
-function stringsIn(value: unknown, at = ""): Array<[string, string]> {
-    if (typeof value === "string") return [[at, value]];
-    if (Array.isArray(value)) return value.flatMap((item, index) => stringsIn(item, `${at}[${index}]`));
-    if (value !== null && typeof value === "object") {
-        return Object.entries(value).flatMap(([key, item]) => stringsIn(item, at ? `${at}.${key}` : key));
-    }
-    return [];
-}
 
 for (const stack of stackNames()) {
     describe(`stack ${stack}`, () => {

@@ -24,6 +24,7 @@ import { SCRIPTS_DIR, SUDO_UNAVAILABLE_EXIT, loadScript, remoteInvocation } from
 import { CANNED_DAEMON_TOKEN, CANNED_DOCKER_GID, CANNED_UID, scriptArgsOf, scriptNameOf } from "../support/canned-outputs";
 import { recordCanned, type RecordedResource, type Recording } from "../support/mock-recorder";
 import { fixtureKeyFile, stackConfigForTest, stackNames } from "../support/stacks";
+import { assertNoSecretInCommands } from "../support/recorded-inputs";
 
 const COMMAND = "command:remote:Command";
 const HOST_SCRIPTS = ["account", "directories", "repair-ownership"] as const;
@@ -295,16 +296,7 @@ for (const [key, evaluation] of Object.entries(evaluations)) {
         test("no command string holds the private key or the daemon token", () => {
             const rec = recording(key);
             const key_ = fs.readFileSync(fixtureKeyFile(), "utf8");
-            for (const command of rec.byType(COMMAND)) {
-                for (const field of ["create", "stdin", "update", "delete"]) {
-                    const value = command.inputs[field];
-                    if (typeof value !== "string") {
-                        continue;
-                    }
-                    assert.equal(value.includes(CANNED_DAEMON_TOKEN), false, `${command.name}.${field} holds the daemon token`);
-                    assert.equal(value.includes("unit-test-fixture") || value.includes(key_.trim()), false, `${command.name}.${field} holds the key`);
-                }
-            }
+            assertNoSecretInCommands(rec, { "the daemon token": [CANNED_DAEMON_TOKEN], "the key": ["unit-test-fixture", key_.trim()] });
         });
     });
 }

@@ -25,6 +25,7 @@ import {
 import { scriptArgsOf, scriptNameOf } from "../support/canned-outputs";
 import { recordComponent } from "../support/component-recorder";
 import type { RecordedResource, Recording } from "../support/mock-recorder";
+import { stringsIn, type Mount, type Port } from "../support/recorded-inputs";
 
 const CONTAINER = "docker:index/container:Container";
 const COMMAND = "command:remote:Command";
@@ -103,18 +104,6 @@ const byService = (containers: RecordedResource[], service: string): RecordedRes
     return found;
 };
 
-type Mount = { source: string; target: string; readOnly: boolean; type: string };
-type Port = { internal: number; external: number; ip: string; protocol: string };
-
-/** Every string in `value`, with its dotted path. */
-function stringsIn(value: unknown, at = ""): Array<[string, string]> {
-    if (typeof value === "string") return [[at, value]];
-    if (Array.isArray(value)) return value.flatMap((item, index) => stringsIn(item, `${at}[${index}]`));
-    if (value !== null && typeof value === "object") {
-        return Object.entries(value).flatMap(([key, item]) => stringsIn(item, at ? `${at}.${key}` : key));
-    }
-    return [];
-}
 
 describe("CoreServices", () => {
     test("the primary runs the daemon, the console and the local operator; an operator host only the operator", async () => {
