@@ -7,6 +7,7 @@
  */
 import * as path from "node:path";
 import * as readline from "node:readline/promises";
+import type { CommandIo } from "./command-io";
 import { automationRunner, cliMissingMessage, deployEnvironment, onPath } from "./fleet-automation";
 import { configEdits } from "./fleet-config";
 import { exitStatusOf, planFleet, renderFleetDetail, renderFleetJson, renderFleetTable, selectStacks, type FleetRow } from "./fleet-plan";
@@ -121,10 +122,8 @@ export function parseFleetArgs(argv: readonly string[]): PlanArgs | RolloutArgs 
     return { command, changes, waves, yes: flags.has("--yes") };
 }
 
-/** What the CLI talks to; replaced in the tests. */
-export interface FleetIo {
-    readonly stdout: (text: string) => void;
-    readonly stderr: (text: string) => void;
+/** What the CLI talks to (its output streams, and more); replaced in the tests. */
+export interface FleetIo extends CommandIo {
     /** Whether standard input is a terminal an operator can answer on. */
     readonly interactive: boolean;
     readonly env: NodeJS.ProcessEnv;
