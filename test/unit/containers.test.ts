@@ -19,7 +19,7 @@ import { recordComponent } from "../support/component-recorder";
 import { encodeConfig, type RecordedResource, type Recording } from "../support/mock-recorder";
 import { buildStackHosts, stackHostArgs, stackHostResources } from "../support/stack-hosts";
 import { readStackConfig, recordStack, stackConfigForTest, stackNames } from "../support/stacks";
-import { stringsIn, type Mount, type Port } from "../support/recorded-inputs";
+import { assertHardenedContainer, stringsIn, type Mount, type Port } from "../support/recorded-inputs";
 
 const CONTAINER = "docker:index/container:Container";
 const IMAGE = "docker:index/remoteImage:RemoteImage";
@@ -103,20 +103,8 @@ for (const stack of stackNames()) {
             const containers = recording.byType(CONTAINER);
             assert.ok(containers.length > 0);
             for (const c of containers) {
-                assert.equal(c.inputs.user, expectedUser, c.name);
-                assert.deepEqual(c.inputs.groupAdds, [String(CANNED_DOCKER_GID)], c.name);
-                assert.deepEqual(c.inputs.capabilities, { drops: ["ALL"] }, c.name);
-                assert.deepEqual(c.inputs.securityOpts, ["no-new-privileges:true"], c.name);
-                assert.equal(c.inputs.readOnly, true, c.name);
-                assert.equal(c.inputs.privileged, false, c.name);
-                for (const key of ["pidMode", "networkMode", "usernsMode"]) {
-                    assert.equal(c.inputs[key], undefined, `${c.name} ${key}`);
-                }
-                assert.notEqual(c.inputs.ipcMode, "host");
+                assertHardenedContainer(c, expectedUser, CANNED_DOCKER_GID);
                 assert.equal(c.options.deleteBeforeReplace, true, c.name);
-                assert.equal(c.inputs.restart, "unless-stopped");
-                assert.equal(c.inputs.maxRetryCount, undefined);
-                assert.ok(Number(c.inputs.memory) > 0 && Number(c.inputs.cpuShares) > 0, c.name);
                 assert.ok((c.inputs.healthcheck as { tests: string[] }).tests.length === 2, c.name);
                 assert.ok(String(c.inputs.image).startsWith("sha256:"), `${c.name} image comes from the image resource's imageId`);
                 // Containers wait for the host's directories (and repair) before they start.

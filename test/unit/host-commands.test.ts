@@ -24,7 +24,7 @@ import { SCRIPTS_DIR, SUDO_UNAVAILABLE_EXIT, loadScript, remoteInvocation } from
 import { CANNED_DAEMON_TOKEN, CANNED_DOCKER_GID, CANNED_UID, scriptArgsOf, scriptNameOf } from "../support/canned-outputs";
 import { recordCanned, type RecordedResource, type Recording } from "../support/mock-recorder";
 import { fixtureKeyFile, stackConfigForTest, stackNames } from "../support/stacks";
-import { assertNoSecretInCommands } from "../support/recorded-inputs";
+import { assertHostInvocation, assertNoSecretInCommands } from "../support/recorded-inputs";
 
 const COMMAND = "command:remote:Command";
 const HOST_SCRIPTS = ["account", "directories", "repair-ownership"] as const;
@@ -268,28 +268,10 @@ for (const [key, evaluation] of Object.entries(evaluations)) {
             for (const command of commands) {
                 const host = hosts.find((h) => command.name.startsWith(`${h.name}-`));
                 assert.ok(host, command.name);
-                const connection = command.inputs.connection as Record<string, unknown>;
-                assert.equal(command.inputs.addPreviousOutputInEnv, false, command.name);
-                assert.equal(command.inputs.delete, undefined, `${command.name} has no delete command`);
-                assert.equal(command.inputs.update, undefined, `${command.name}: a change re-runs create`);
-                assert.equal(command.inputs.logging, "stdoutAndStderr");
-                assert.equal(connection.user, host.user ?? "root");
-                // The SDK marks the whole connection secret because the key inside it is one.
-                assert.ok(
-                    command.secretPaths.some((p) => p === "connection" || p === "connection.privateKey"),
-                    `${command.name}: private key is a secret (${command.secretPaths.join(", ")})`,
-                );
+                assertHostInvocation(command, host);
                 if (evaluation.stack !== "dev") {
-                    assert.equal(connection.hostKey, host.hostKey, `${command.name}: host key pinned`);
+                    assert.equal((command.inputs.connection as Record<string, unknown>).hostKey, host.hostKey, `${command.name}: host key pinned`);
                 }
-                const create = command.inputs.create as string;
-                if (host.become === "sudo") {
-                    assert.match(create, /^sudo -n true 2>\/dev\/null \|\| \{ echo '.*' >&2; exit 97; \}; sudo -n sh -s -- /);
-                } else {
-                    assert.match(create, /^sh -s -- /);
-                    assert.doesNotMatch(create, /sudo/);
-                }
-                assert.equal(command.inputs.stdin, loadScript(scriptNameOf(command) ?? ""), "the script travels on stdin unchanged");
             }
         });
 

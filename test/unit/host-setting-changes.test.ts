@@ -12,12 +12,11 @@ import * as fs from "node:fs";
 import { before, describe, test } from "node:test";
 import * as random from "@pulumi/random";
 import { ReplicatedHost, type ReplicatedHostArgs } from "../../components/replicated-host";
-import { loadScript } from "../../components/shell";
 import { CANNED_DAEMON_TOKEN, CANNED_DOCKER_GID, CANNED_UID, scriptArgsOf, scriptNameOf } from "../support/canned-outputs";
 import { recordComponent } from "../support/component-recorder";
 import type { RecordedResource, Recording } from "../support/mock-recorder";
 import { fixtureKeyFile } from "../support/stacks";
-import { assertNoSecretInCommands } from "../support/recorded-inputs";
+import { assertHostInvocation, assertNoSecretInCommands } from "../support/recorded-inputs";
 
 const COMMAND = "command:remote:Command";
 const HOST_SCRIPTS = ["account", "directories", "repair-ownership"] as const;
@@ -158,26 +157,8 @@ for (const key of ["acme@next-version", "globex@runAs-replicated", "globex@next-
             for (const command of commands) {
                 const host = hosts.find(([name]) => command.name.startsWith(`${name}-`))?.[1];
                 assert.ok(host, command.name);
-                const connection = command.inputs.connection as Record<string, unknown>;
-                assert.equal(command.inputs.addPreviousOutputInEnv, false, command.name);
-                assert.equal(command.inputs.delete, undefined, `${command.name} has no delete command`);
-                assert.equal(command.inputs.update, undefined, `${command.name}: a change re-runs create`);
-                assert.equal(command.inputs.logging, "stdoutAndStderr");
-                assert.equal(connection.user, host.target.user ?? "root");
-                // The SDK marks the whole connection secret because the key inside it is one.
-                assert.ok(
-                    command.secretPaths.some((p) => p === "connection" || p === "connection.privateKey"),
-                    `${command.name}: private key is a secret (${command.secretPaths.join(", ")})`,
-                );
-                assert.equal(connection.hostKey, host.target.hostKey, `${command.name}: host key pinned`);
-                const create = command.inputs.create as string;
-                if (host.target.become === "sudo") {
-                    assert.match(create, /^sudo -n true 2>\/dev\/null \|\| \{ echo '.*' >&2; exit 97; \}; sudo -n sh -s -- /);
-                } else {
-                    assert.match(create, /^sh -s -- /);
-                    assert.doesNotMatch(create, /sudo/);
-                }
-                assert.equal(command.inputs.stdin, loadScript(scriptNameOf(command) ?? ""), "the script travels on stdin unchanged");
+                assertHostInvocation(command, host.target);
+                assert.equal((command.inputs.connection as Record<string, unknown>).hostKey, host.target.hostKey, `${command.name}: host key pinned`);
             }
         });
 

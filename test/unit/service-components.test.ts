@@ -25,7 +25,7 @@ import {
 import { scriptArgsOf, scriptNameOf } from "../support/canned-outputs";
 import { recordComponent } from "../support/component-recorder";
 import type { RecordedResource, Recording } from "../support/mock-recorder";
-import { stringsIn, type Mount, type Port } from "../support/recorded-inputs";
+import { assertHardenedContainer, stringsIn, type Mount, type Port } from "../support/recorded-inputs";
 
 const CONTAINER = "docker:index/container:Container";
 const COMMAND = "command:remote:Command";
@@ -140,19 +140,7 @@ describe("CoreServices", () => {
         ];
         for (const [containers, user] of expectations) {
             for (const c of containers) {
-                assert.equal(c.inputs.user, user, c.name);
-                assert.deepEqual(c.inputs.groupAdds, [String(DOCKER_GID)], c.name);
-                assert.deepEqual(c.inputs.capabilities, { drops: ["ALL"] }, c.name);
-                assert.deepEqual(c.inputs.securityOpts, ["no-new-privileges:true"], c.name);
-                assert.equal(c.inputs.readOnly, true, c.name);
-                assert.equal(c.inputs.privileged, false, c.name);
-                for (const key of ["pidMode", "networkMode", "usernsMode"]) {
-                    assert.equal(c.inputs[key], undefined, `${c.name} ${key}`);
-                }
-                assert.notEqual(c.inputs.ipcMode, "host");
-                assert.equal(c.inputs.restart, "unless-stopped");
-                assert.equal(c.inputs.maxRetryCount, undefined);
-                assert.ok(Number(c.inputs.memory) > 0 && Number(c.inputs.cpuShares) > 0, c.name);
+                assertHardenedContainer(c, user, DOCKER_GID);
                 const healthcheck = c.inputs.healthcheck as { tests: string[]; interval: string; retries: number };
                 assert.equal(healthcheck.tests.length, 2, c.name);
                 assert.equal(healthcheck.tests[0], "CMD-SHELL", c.name);
