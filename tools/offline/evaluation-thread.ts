@@ -13,18 +13,13 @@
  */
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
-import type { RecordingData } from "./recorder";
+import type { RecordOptions, RecordingData } from "./recorder";
 
 /** The outputs each resource gets: the unit tier's canned ones, or plan-diff's model (./host-model). */
 export type HostModel = "canned" | "modelled";
 
-export interface ThreadEvaluation {
-    readonly stack: string;
-    readonly project?: string;
-    /** Config without namespace; see RecordOptions.config. */
-    readonly config: Record<string, unknown>;
-    readonly secretKeys?: readonly string[];
-    readonly preview?: boolean;
+/** A recording of the stack program as plain data: the recorder's options that cross a thread, and the host model. */
+export interface ThreadEvaluation extends Pick<RecordOptions, "stack" | "project" | "config" | "secretKeys" | "preview"> {
     readonly hostModel: HostModel;
 }
 
